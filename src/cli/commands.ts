@@ -1,0 +1,69 @@
+// The table of `bramble` subcommands: what `bramble --help` lists and what the entry point
+// dispatches on. Commands of later issues are listed already, marked, so the CLI's shape is
+// visible from the start and a user gets a clear "not yet" rather than "unknown command".
+
+export interface CommandEntry {
+  /** As typed: "server", "cluster status". */
+  name: string;
+  summary: string;
+  implemented: boolean;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'server', summary: 'run the bramble daemon on this gateway', implemented: true },
+  { name: 'version', summary: 'print the version of bramble and Node.js', implemented: true },
+  { name: 'token', summary: "print the cluster's join token", implemented: false },
+  { name: 'cluster status', summary: 'show the Raft members, their roles and the leader', implemented: false },
+  { name: 'cluster remove', summary: 'remove a gateway from the cluster', implemented: false },
+  { name: 'get', summary: 'list resources or show one', implemented: false },
+  { name: 'apply', summary: 'create or update resources from a manifest (-f FILE)', implemented: false },
+  { name: 'create', summary: 'create resources from a manifest (-f FILE)', implemented: false },
+  { name: 'delete', summary: 'delete resources by name or manifest', implemented: false },
+  { name: 'describe', summary: 'show a resource in detail, with its events', implemented: false },
+  { name: 'scale', summary: "set a Deployment's number of replicas", implemented: false },
+  { name: 'rollout', summary: "show, restart or undo a Deployment's rollout", implemented: false },
+  { name: 'logs', summary: "print a container's logs", implemented: false },
+  { name: 'exec', summary: 'run a command in a running container', implemented: false },
+  { name: 'top', summary: 'show CPU and memory use of nodes and pods', implemented: false },
+  { name: 'cordon', summary: 'mark a node unschedulable', implemented: false },
+  { name: 'uncordon', summary: 'mark a node schedulable again', implemented: false },
+  { name: 'drain', summary: 'cordon a node and evict its pods', implemented: false },
+  { name: 'image import', summary: 'import an OCI image archive into the cluster', implemented: false },
+  { name: 'image ls', summary: 'list images', implemented: false },
+  { name: 'image rm', summary: 'remove an image', implemented: false },
+  { name: 'help', summary: 'show this help, or a command\'s: bramble help COMMAND', implemented: true },
+];
+
+/** Top-level words that only group subcommands: "cluster", "image". */
+export function commandGroups(): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const command of COMMANDS) {
+    const space = command.name.indexOf(' ');
+    if (space === -1) continue;
+    const group = command.name.slice(0, space);
+    groups.set(group, [...(groups.get(group) ?? []), command.name.slice(space + 1)]);
+  }
+  return groups;
+}
+
+export function findCommand(name: string): CommandEntry | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
+
+export function formatMainHelp(version: string): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
+  const rows = COMMANDS.map(
+    (command) => `  ${command.name.padEnd(width)}${command.summary}${command.implemented ? '' : ' (not implemented yet)'}`,
+  );
+  return [
+    `bramble ${version}: a small Kubernetes-shaped container cluster for edge gateways`,
+    '',
+    'Usage: bramble COMMAND [flags]',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    "Run 'bramble COMMAND --help' for a command's flags.",
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,227 @@
+// Drives the pure Raft core in a Node.js process: a tick timer, and after every burst of input
+// one Ready cycle — persist and apply in one durable write (group commit), then send, then
+// wake whoever waits for a proposal or a read. Synchronous storage (better-sqlite3 or memory)
+// keeps each cycle a single uninterrupted turn of the event loop.
+import type { ConfChange, Entry, Message, NodeId, RawNode, Ready, SoftState } from '../raft/index.ts';
+
+/** Persists a Ready's log state and applies its committed entries, as one durable write.
+ *  Returns one result per committed entry (what the proposer is answered with). */
+export interface ReadyStore<Result> {
+  commitReady(rd: Ready): Result[];
+}
+
+export interface Transport {
+  send(messages: Message[]): void;
+}
+
+export interface Timers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+/** An expected refusal: the caller may retry (elsewhere, or later). */
+export class ProposalError extends Error {
+  constructor(
+    readonly code: 'E_NOT_LEADER' | 'E_PROPOSAL_DROPPED' | 'E_PROPOSAL_LOST' | 'E_STOPPED' | 'E_TIMEOUT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProposalError';
+  }
+}
+
+interface Waiter<Result> {
+  term: number;
+  resolve: (r: Result) => void;
+  reject: (e: Error) => void;
+}
+
+interface ReadWaiter {
+  resolve: (index: number) => void;
+  reject: (e: Error) => void;
+  /** Known once the read state arrives; the read completes when applied reaches it. */
+  index: number | null;
+}
+
+export interface DriverEvents {
+  /** Leader or role changed. */
+  onSoftState?(soft: SoftState, term: number): void;
+  onApplied?(entries: Entry[]): void;
+}
+
+export interface DriverOptions<Result> {
+  raw: RawNode;
+  store: ReadyStore<Result>;
+  transport: Transport;
+  tickMillis: number;
+  timers?: Timers;
+  events?: DriverEvents;
+  /** Waiting reads and proposals at most; beyond, new ones are refused (backpressure). */
+  waitersMax?: number;
+}
+
+export class RaftDriver<Result> {
+  readonly raw: RawNode;
+  private readonly store: ReadyStore<Result>;
+  private readonly transport: Transport;
+  private readonly timers: Timers;
+  private readonly tickMillis: number;
+  private readonly events: DriverEvents;
+  private readonly waitersMax: number;
+  private ticker: unknown = null;
+  private scheduled = false;
+  private stopped = false;
+  private readonly proposals = new Map<number, Waiter<Result>>();
+  private readonly reads = new Map<string, ReadWaiter>();
+  private readSequence = 0;
+  appliedIndex: number;
+
+  constructor(options: DriverOptions<Result>) {
+    this.raw = options.raw;
+    this.store = options.store;
+    this.transport = options.transport;
+    this.timers = options.timers ?? realTimers;
+    this.tickMillis = options.tickMillis;
+    this.events = options.events ?? {};
+    this.waitersMax = options.waitersMax ?? 100_000;
+    this.appliedIndex = this.raw.raft.raftLog.applied;
+  }
+
+  start(): void {
+    this.ticker = this.timers.setInterval(() => {
+      this.raw.tick();
+      this.processReady();
+    }, this.tickMillis);
+    this.processReady();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== null) this.timers.clearInterval(this.ticker);
+    const stopped = new ProposalError('E_STOPPED', 'this member is shutting down');
+    for (const w of this.proposals.values()) w.reject(stopped);
+    for (const r of this.reads.values()) r.reject(stopped);
+    this.proposals.clear();
+    this.reads.clear();
+  }
+
+  get isLeader(): boolean {
+    return this.raw.raft.state === 'leader';
+  }
+
+  get leader(): NodeId {
+    return this.raw.raft.lead;
+  }
+
+  /** A message from a peer. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    this.raw.step(m);
+    this.schedule();
+  }
+
+  /** Proposes `data`; resolves with its apply result once committed and applied here. */
+  propose(data: Uint8Array): Promise<Result> {
+    return this.wait(() => this.raw.propose(data));
+  }
+
+  proposeConfChange(cc: ConfChange): Promise<Result> {
+    return this.wait(() => this.raw.proposeConfChange(cc));
+  }
+
+  private wait(propose: () => ReturnType<RawNode['propose']>): Promise<Result> {
+    if (this.stopped) return Promise.reject(new ProposalError('E_STOPPED', 'this member is shutting down'));
+    if (this.proposals.size >= this.waitersMax) return Promise.reject(new ProposalError('E_PROPOSAL_DROPPED', 'too many proposals in flight; retry shortly'));
+    const r = propose();
+    if (!r.ok) {
+      const code = r.reason === 'not the leader' ? 'E_NOT_LEADER' : 'E_PROPOSAL_DROPPED';
+      return Promise.reject(new ProposalError(code, r.reason));
+    }
+    this.schedule();
+    return new Promise((resolve, reject) => this.proposals.set(r.index, { term: r.term, resolve, reject }));
+  }
+
+  /** A linearizable read point: resolves once this member has applied everything committed
+   *  before the call (ReadIndex), so local state may then be read. */
+  readIndex(): Promise<number> {
+    if (this.stopped) return Promise.reject(new ProposalError('E_STOPPED', 'this member is shutting down'));
+    if (this.reads.size >= this.waitersMax) return Promise.reject(new ProposalError('E_PROPOSAL_DROPPED', 'too many reads in flight; retry shortly'));
+    const context = `r${++this.readSequence}`;
+    if (!this.raw.readIndex(context)) return Promise.reject(new ProposalError('E_NOT_LEADER', 'no leader is known; cannot serve a linearizable read'));
+    this.schedule();
+    return new Promise((resolve, reject) => this.reads.set(context, { resolve, reject, index: null }));
+  }
+
+  /** Runs one Ready cycle soon, batching everything that arrives in this turn of the loop. */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.processReady();
+    });
+  }
+
+  processReady(): void {
+    for (let rounds = 0; !this.stopped && rounds < 64 && this.raw.hasReady(); rounds++) {
+      const rd = this.raw.ready();
+      const results = this.store.commitReady(rd);
+      this.transport.send(rd.messages);
+      if (rd.softState) this.events.onSoftState?.(rd.softState, this.raw.raft.term);
+      this.settleProposals(rd.committedEntries, results);
+      for (const rs of rd.readStates) {
+        const w = this.reads.get(rs.context);
+        if (w) w.index = rs.index;
+      }
+      this.raw.advance(rd);
+      if (rd.committedEntries.length > 0) {
+        this.appliedIndex = rd.committedEntries[rd.committedEntries.length - 1]!.index;
+        this.events.onApplied?.(rd.committedEntries);
+      } else if (rd.snapshot) {
+        this.appliedIndex = rd.snapshot.metadata.index;
+      }
+      this.settleReads();
+      if (rd.softState && rd.softState.state !== 'leader') this.failProposalsOnLostLeadership();
+    }
+    if (!this.stopped && this.raw.hasReady()) this.schedule();
+  }
+
+  private settleProposals(entries: Entry[], results: Result[]): void {
+    if (this.proposals.size === 0) return;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const w = this.proposals.get(e.index);
+      if (!w) continue;
+      this.proposals.delete(e.index);
+      if (e.term === w.term) w.resolve(results[i]!);
+      else w.reject(new ProposalError('E_PROPOSAL_LOST', `the proposal at index ${e.index} was replaced by a newer leader's entry; retry`));
+    }
+  }
+
+  private settleReads(): void {
+    for (const [context, w] of this.reads) {
+      if (w.index !== null && w.index <= this.appliedIndex) {
+        this.reads.delete(context);
+        w.resolve(w.index);
+      }
+    }
+  }
+
+  /** A leader that steps down cannot know whether its pending proposals will commit: tell the
+   *  callers now rather than letting them hang (their entries may still commit later). */
+  private failProposalsOnLostLeadership(): void {
+    const lastIndex = this.raw.raft.raftLog.lastIndex();
+    for (const [index, w] of this.proposals) {
+      if (index > lastIndex) {
+        this.proposals.delete(index);
+        w.reject(new ProposalError('E_PROPOSAL_LOST', 'leadership changed before the proposal was committed; retry'));
+      }
+    }
+  }
+}
