@@ -1,12 +1,22 @@
 // The composition root of `bramble server`: build each part from explicit options, start them
-// in order, wait for SIGINT/SIGTERM, stop them in reverse. Nothing else lives here.
+// in order, wait for SIGINT/SIGTERM (or this member's removal), stop them in reverse.
+import { createServer } from 'node:http';
+import { authorize } from './api/auth.ts';
+import { createClusterRoutes } from './api/cluster-routes.ts';
+import { Router } from './api/http/index.ts';
+import { createKvRoutes } from './api/kv/index.ts';
+import type { Membership } from './cluster/index.ts';
+import { Membership as MembershipImpl, PeerClient, PeerTransport, createMembershipRoutes, createPeerHandler, establishIdentity } from './cluster/index.ts';
 import type { ServerEnv, ServerOptions } from './config/server-options.ts';
-import { UsageError } from './errors.ts';
 import { openDataDir } from './host/index.ts';
-import { startMemoryGroup } from './store/memory-group.ts';
+import { advertisedUrl, closeServer, listen } from './host/listen.ts';
+import type { Message } from './raft/index.ts';
+import { snapshotPath } from './store/replica.ts';
+import type { Store } from './store/store.ts';
+import { createStore, openReplica } from './store/store.ts';
 import { VERSION } from './version.ts';
 
-function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+function waitForShutdown(removed: Promise<void>): Promise<string> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
@@ -15,22 +25,150 @@ function waitForShutdownSignal(): Promise<NodeJS.Signals> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    void removed.then(() => resolve('removed from the cluster'));
   });
 }
 
 export async function runServer(options: ServerOptions, env: ServerEnv): Promise<number> {
-  const log = env.logger.child({ component: 'server' });
-  if (options.join !== undefined) {
-    throw new UsageError('--join: joining a cluster needs the replicated store, which this version does not have yet; start without --join for a single-member gateway');
-  }
+  const { logger, profile } = env;
+  const log = logger.child({ component: 'server' });
   const dataDir = openDataDir(options.dataDir);
-  log.info('bramble server starting', { version: VERSION, name: options.name, dataDir: dataDir.path, board: env.profile.name, pid: process.pid });
-  log.warn('this version serves no HTTP API or peer link yet; --api-addr and --peer-addr are not listened on', { apiAddr: options.apiAddr, peerAddr: options.peerAddr });
-  const raft = startMemoryGroup({ id: options.name, timing: env.profile.raft, logger: env.logger.child({ component: 'raft' }) });
+  log.info('bramble server starting', { version: VERSION, name: options.name, dataDir: dataDir.path, board: profile.name, pid: process.pid });
 
-  const signal = await waitForShutdownSignal();
-  log.info('shutting down', { signal });
-  raft.stop();
+  // 1. the replica (refuses a damaged database before anything listens)
+  const replica = openReplica({
+    dataDir: dataDir.path,
+    cacheBytes: profile.sqlite.cacheBytes,
+    walAutocheckpointPages: profile.sqlite.walAutocheckpointPages,
+    snapshotEntries: profile.raft.snapshotEntries,
+    logger: logger.child({ component: 'store' }),
+  });
+  const self = { name: options.name, peerURL: advertisedUrl(options.peerAddr), apiURL: advertisedUrl(options.apiAddr), labels: options.labels };
+
+  // 2. the peer listener first: a joining member must be reachable as soon as it is admitted
+  let store: Store | undefined;
+  let membership: Membership | undefined;
+  let clusterId: string | undefined = replica.identity()?.clusterId;
+  let token = '';
+  const peerHandler = (() => {
+    let handler: ReturnType<typeof createPeerHandler> | undefined;
+    return {
+      set: (h: ReturnType<typeof createPeerHandler>) => (handler = h),
+      serve: (req: Parameters<ReturnType<typeof createPeerHandler>>[0], res: Parameters<ReturnType<typeof createPeerHandler>>[1]) => {
+        if (handler) handler(req, res);
+        else {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'starting', message: 'this member is still starting; retry shortly' }));
+        }
+      },
+    };
+  })();
+  const peerServer = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, peerHandler.serve);
+  await listen(peerServer, options.peerAddr, 'peer link');
+
+  // 3. who we are: restart, bootstrap, or join
+  const identity = await establishIdentity({
+    replica,
+    dataDir: dataDir.path,
+    self,
+    ...(options.join ? { join: options.join } : {}),
+    ...(options.token ? { token: options.token } : {}),
+    logger: logger.child({ component: 'cluster' }),
+  });
+  clusterId = identity.clusterId;
+  token = identity.token;
+  const clusterLog = logger.child({ component: 'cluster' });
+
+  // 4. the peer link, the store, membership
+  const peerClient = new PeerClient(token);
+  const transport = new PeerTransport({
+    selfId: identity.memberId,
+    clusterId,
+    token,
+    peerUrl: (id) => replica.peerUrl(id),
+    logger: logger.child({ component: 'peer' }),
+    onUnreachable: (id) => store?.driver.raw.reportUnreachable(id),
+    onSnapshotStatus: (id, ok) => {
+      store?.driver.raw.reportSnapshot(id, ok);
+      store?.driver.schedule();
+    },
+    snapshotFile: (m: Message) => snapshotPath(m.snapshot!),
+  });
+  let seenSelf = replica.members().some((m) => m.id === identity.memberId);
+  let resolveRemoved!: () => void;
+  const removed = new Promise<void>((r) => (resolveRemoved = r));
+  store = createStore({
+    replica,
+    timing: profile.raft,
+    transport,
+    forward: (leader, op) => membership!.forwardWrite(leader, op),
+    logger: logger.child({ component: 'store' }),
+    onLeaderChange: (leader, term) => {
+      const name = membership?.nameOf(leader) ?? leader;
+      if (leader === '') clusterLog.info('no leader', { term });
+      else if (leader === identity.memberId) clusterLog.info('elected leader', { member: identity.name, term });
+      else clusterLog.info('following a new leader', { leader: name, term });
+    },
+    onMembersChanged: (members) => {
+      clusterLog.info('membership changed', { members: members.map((m) => `${m.name}:${m.role}`) });
+      // A joining member is not in the list until it has caught up to its own admission.
+      const present = members.some((m) => m.id === identity.memberId);
+      if (present) seenSelf = true;
+      else if (seenSelf) resolveRemoved();
+    },
+  });
+  membership = new MembershipImpl({ store, client: peerClient, clusterId, self, logger: clusterLog });
+  const liveStore = store;
+  peerHandler.set(
+    createPeerHandler({
+      token,
+      clusterId: () => clusterId,
+      logger: logger.child({ component: 'peer' }),
+      onMessages: (_from, messages) => {
+        for (const m of messages) if (m.to === identity.memberId) liveStore.driver.step(m);
+      },
+      onSnapshot: (m, path) => {
+        if (m.to !== identity.memberId || !m.snapshot) return;
+        liveStore.driver.step({ ...m, snapshot: { ...m.snapshot, data: new TextEncoder().encode(JSON.stringify({ path })) } });
+      },
+      incomingDir: replica.incomingDir(),
+      extraRoutes: createMembershipRoutes(() => membership),
+    }),
+  );
+
+  // 5. the API
+  const router = new Router({ logger: logger.child({ component: 'api' }) });
+  router.addRoutes(createKvRoutes(store.service, { logger: logger.child({ component: 'api' }) }));
+  router.addRoutes(createClusterRoutes(membership));
+  const apiServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (authorize(req, res, token)) void router.handle(req, res);
+  });
+  await listen(apiServer, options.apiAddr, 'API');
+
+  // 6. go
+  store.start();
+  membership.start();
+  log.info('member started', {
+    name: identity.name,
+    memberId: identity.memberId,
+    clusterId,
+    how: identity.how,
+    apiAddr: `${options.apiAddr.host}:${options.apiAddr.port}`,
+    peerURL: self.peerURL,
+    revision: replica.kv.revision(),
+    appliedIndex: replica.applied,
+  });
+
+  const reason = await waitForShutdown(removed);
+  log.info('shutting down', { reason });
+  if (reason !== 'removed from the cluster') await membership.handOverLeadership(profile.raft.tickMillis * profile.raft.electionTicks * 2);
+  await closeServer(apiServer);
+  membership.stop();
+  store.stop();
+  await closeServer(peerServer);
+  await transport.close();
+  await peerClient.close();
+  replica.close();
   dataDir.release();
   log.info('stopped');
   return 0;

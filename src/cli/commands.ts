@@ -12,9 +12,9 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'server', summary: 'run the bramble daemon on this gateway', implemented: true },
   { name: 'version', summary: 'print the version of bramble and Node.js', implemented: true },
-  { name: 'token', summary: "print the cluster's join token", implemented: false },
-  { name: 'cluster status', summary: 'show the Raft members, their roles and the leader', implemented: false },
-  { name: 'cluster remove', summary: 'remove a gateway from the cluster', implemented: false },
+  { name: 'token', summary: "print the cluster's join token", implemented: true },
+  { name: 'cluster status', summary: 'show the Raft members, their roles and the leader', implemented: true },
+  { name: 'cluster remove', summary: 'remove a gateway from the cluster', implemented: true },
   { name: 'get', summary: 'list resources or show one', implemented: false },
   { name: 'apply', summary: 'create or update resources from a manifest (-f FILE)', implemented: false },
   { name: 'create', summary: 'create resources from a manifest (-f FILE)', implemented: false },

@@ -14,6 +14,7 @@ import { loadProfile, resolveConfigDir, type BoardProbe } from '../host/index.ts
 import { createLogger } from '../log/index.ts';
 import { commandGroups, findCommand, formatMainHelp, type CommandEntry } from './commands.ts';
 import { formatHelp, parseArgs } from './flags.ts';
+import { runClusterRemove, runClusterStatus, runTokenCommand } from './cluster-commands.ts';
 
 export type { ServerEnv } from '../config/server-options.ts';
 
@@ -143,6 +144,12 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       return runVersionCommand(rest, io);
     case 'server':
       return runServerCommand(rest, io);
+    case 'token':
+      return runTokenCommand(rest, io);
+    case 'cluster status':
+      return runClusterStatus(rest, io);
+    case 'cluster remove':
+      return runClusterRemove(rest, io);
     default:
       return notImplemented(command, rest, io);
   }

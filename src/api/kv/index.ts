@@ -1,0 +1,48 @@
+// bramble's etcd v3 JSON gateway: the codec between etcd's JSON bodies and the store's KV types,
+// and the routes (/v3/kv/*, /v3/watch) that serve a KvService over HTTP.
+export {
+  base64ErrorOffset,
+  decodeBase64,
+  decodeCompactionRequest,
+  decodeDeleteRangeRequest,
+  decodePutRequest,
+  decodeRangeRequest,
+  decodeTxnRequest,
+  decodeWatchRequest,
+  encodeCompactionResponse,
+  encodeDeleteRangeResponse,
+  encodeEvent,
+  encodeHeader,
+  encodeKeyValue,
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeTxnResponse,
+  encodeWatchCanceled,
+  encodeWatchCreated,
+  encodeWatchEvents,
+  TXN_LIMITS_DEFAULT,
+} from './codec.ts';
+export type {
+  JsonCompactionResponse,
+  JsonDeleteRangeResponse,
+  JsonEvent,
+  JsonKeyValue,
+  JsonPutResponse,
+  JsonRangeResponse,
+  JsonResponseHeader,
+  JsonResponseOp,
+  JsonTxnResponse,
+  JsonWatchLine,
+  JsonWatchResult,
+  TxnLimits,
+  WatchCreate,
+} from './codec.ts';
+export {
+  createKvRoutes,
+  KV_ROUTE_PATHS,
+  PROGRESS_NOTIFY_INTERVAL_MS_DEFAULT,
+  sendKvError,
+  WATCH_BUFFER_BYTES_MAX_DEFAULT,
+  WATCH_DRAIN_TIMEOUT_MS_DEFAULT,
+} from './routes.ts';
+export type { KvRoutesOptions } from './routes.ts';

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { checkLinearizable } from './checker.ts';
+import type { History } from './history.ts';
+import { formatOp } from './history.ts';
+const { h, bad } = JSON.parse(readFileSync('/tmp/lc/h.json', 'utf8')) as { h: History; bad: number };
+console.log('bad', bad, formatOp(h[bad]!));
+const unk = h.map((o, i) => [o, i] as const).filter(([o]) => o.return === null);
+console.log('unknown', unk.length, unk.map(([o, i]) => `#${i} ${o.kind} call=${o.call.toFixed(0)}`).join(', '));
+const cut = Number(process.argv[2] ?? h.length);
+const sub = h.filter((o) => o.call < cut && !(o.kind === 'get' && (o.return === null || o.return >= cut))).map((o) => (o.return !== null && o.return >= cut ? { ...o, return: null, output: {} } : o));
+const t0 = performance.now();
+const r = checkLinearizable(sub, { timeoutMs: Number(process.argv[3] ?? 10000) });
+console.log(r.ok, (performance.now() - t0).toFixed(0), 'ms');
+if (r.ok === false) console.log(r.explanation);

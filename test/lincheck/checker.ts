@@ -1,0 +1,758 @@
+// A linearizability checker for key-value histories (history.ts) against a sequential register
+// per key, in the style of porcupine and Knossos.
+//
+// Model, per key (keys are independent registers, so the history is checked one key at a time,
+// which is what keeps the search small): the register starts absent (null);
+//   put(v)                  sets v;
+//   get() -> v              legal iff the register holds v (null = absent);
+//   cas(e, n) -> swapped    legal iff the register holds e, and then sets n;
+//   cas(e, n) -> not        legal iff the register does not hold e, and changes nothing.
+// An operation whose outcome is unknown (return = null) may or may not have taken effect: it is
+// given a return time of +infinity and its output is not checked, so it can be placed anywhere
+// after its call, including after everything else (which is the same as never). An unknown put
+// then sets its value; an unknown cas swaps iff the register holds its expected value; an unknown
+// get constrains nothing and is dropped.
+//
+// The search is Wing & Gong's, with Lowe's memoization, as porcupine does it: the call and return
+// events of one key, sorted by time, form a doubly linked list. Walking it from the front, a
+// call entry is "linearized" when its operation is legal in the current state: the operation's
+// call and return entries are lifted out of the list, (operation, previous state) is pushed on a
+// stack, and the walk restarts at the front. Reaching a return entry means that operation had to
+// be linearized by now and was not, so the last choice is undone (popped and unlifted) and the
+// walk continues after it. A set of (linearized-operations bitset, state) pairs already explored
+// prunes repeats: the future of the search depends on nothing else. The history is linearizable
+// iff every operation with a known outcome gets linearized.
+//
+// On failure the explanation names the first operation that cannot be linearized: the smallest
+// prefix of the history (cut at a return event, with the operations still in flight at the cut
+// treated as unknown) that is not linearizable is found by binary search (not being linearizable
+// is preserved by extending a prefix), and the states the register could hold when that
+// operation had to take effect are the states at the search's dead ends at its return entry.
+import type { History, Operation } from './history.ts';
+import { formatOp, formatValue } from './history.ts';
+
+export interface CheckOptions {
+  /** Give up (result ok: 'unknown') after this long; default: no limit. */
+  timeoutMs?: number;
+  /** The value each key holds before the history starts (default: absent for every key). */
+  initial?: Readonly<Record<string, string | null>>;
+}
+
+export type CheckResult =
+  | { ok: true }
+  | { ok: false; key: string; explanation: string }
+  | { ok: 'unknown'; reason: string };
+
+const PUT = 0;
+const GET = 1;
+const CAS = 2;
+
+/** One operation of one key, with values interned to small integers (0 = absent). */
+interface KeyOp {
+  /** Index in the caller's history. */
+  index: number;
+  op: Operation;
+  kind: number;
+  known: boolean;
+  /** put: value; get: value read; cas: expected. */
+  a: number;
+  /** cas: new value. */
+  b: number;
+  /** cas: swapped. */
+  swapped: boolean;
+  call: number;
+  /** +Infinity when the outcome is unknown. */
+  ret: number;
+}
+
+class TimeoutError extends Error {}
+
+export function checkLinearizable(history: History, options: CheckOptions = {}): CheckResult {
+  const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
+  const byKey = new Map<string, number[]>();
+  history.forEach((op, i) => {
+    validate(op, i);
+    let list = byKey.get(op.key);
+    if (list === undefined) byKey.set(op.key, (list = []));
+    list.push(i);
+  });
+
+  const timedOut: string[] = [];
+  for (const key of [...byKey.keys()].sort()) {
+    const values = new Interner();
+    const init = values.id(options.initial?.[key] ?? null);
+    const ops = keyOps(history, byKey.get(key)!, values);
+    let verdict: SearchResult;
+    try {
+      verdict = search(ops, init, deadline, false);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      timedOut.push(key);
+      continue;
+    }
+    if (verdict.ok) continue;
+    return { ok: false, key, explanation: explain(key, ops, init, values, verdict, deadline) };
+  }
+  if (timedOut.length > 0) {
+    const shown = timedOut.slice(0, 5).map((k) => formatValue(k)).join(', ');
+    return {
+      ok: 'unknown',
+      reason: `timed out after ${options.timeoutMs} ms checking ${timedOut.length} key(s) (${shown}${
+        timedOut.length > 5 ? ', …' : ''
+      }); no violation found in the keys that finished`,
+    };
+  }
+  return { ok: true };
+}
+
+function validate(op: Operation, i: number): void {
+  const bad = (what: string): never => {
+    throw new TypeError(`history[${i}]: ${what}`);
+  };
+  if (typeof op.key !== 'string') bad('key must be a string');
+  if (!Number.isFinite(op.call)) bad('call must be a finite number');
+  if (op.return !== null && !(Number.isFinite(op.return) && op.return >= op.call)) {
+    bad('return must be null or a finite number >= call');
+  }
+  const known = op.return !== null;
+  switch (op.kind) {
+    case 'put':
+      if (typeof op.input.value !== 'string') bad('put needs input.value');
+      break;
+    case 'get':
+      if (known && op.output.value !== null && typeof op.output.value !== 'string') {
+        bad('a get that returned needs output.value (string, or null for absent)');
+      }
+      break;
+    case 'cas':
+      if (op.input.expected !== null && typeof op.input.expected !== 'string') bad('cas needs input.expected (string or null)');
+      if (typeof op.input.newValue !== 'string') bad('cas needs input.newValue');
+      if (known && typeof op.output.ok !== 'boolean') bad('a cas that returned needs output.ok');
+      break;
+    default:
+      bad(`unknown kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
+  }
+}
+
+class Interner {
+  private readonly ids = new Map<string, number>();
+  private readonly names: (string | null)[] = [null];
+
+  id(v: string | null | undefined): number {
+    if (v === null || v === undefined) return 0;
+    let id = this.ids.get(v);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(v, id);
+      this.names.push(v);
+    }
+    return id;
+  }
+
+  show(id: number): string {
+    return formatValue(this.names[id]);
+  }
+}
+
+function keyOps(history: History, indexes: number[], values: Interner): KeyOp[] {
+  const out: KeyOp[] = [];
+  for (const index of indexes) {
+    const op = history[index]!;
+    const known = op.return !== null;
+    if (op.kind === 'get' && !known) continue; // constrains nothing
+    const kind = op.kind === 'put' ? PUT : op.kind === 'get' ? GET : CAS;
+    out.push({
+      index,
+      op,
+      kind,
+      known,
+      a: values.id(kind === PUT ? op.input.value : kind === GET ? op.output.value : op.input.expected),
+      b: kind === CAS ? values.id(op.input.newValue) : 0,
+      swapped: kind === CAS && known && op.output.ok === true,
+      call: op.call,
+      ret: op.return ?? Infinity,
+    });
+  }
+  return out;
+}
+
+/** The register after `op` in `state`, or -1 if `op` (with its recorded output) is not legal there. */
+function step(state: number, op: KeyOp): number {
+  switch (op.kind) {
+    case PUT:
+      return op.a;
+    case GET:
+      return state === op.a ? state : -1;
+    default:
+      if (!op.known) return state === op.a ? op.b : state;
+      if (op.swapped) return state === op.a ? op.b : -1;
+      return state === op.a ? -1 : state;
+  }
+}
+
+interface DeadEnd {
+  /** The states the search was in when it got stuck at this op's return entry. */
+  states: Set<number>;
+  /** The further states operations still in flight (unknown outcome, or returning later) could move it to. */
+  viaUnknown: Set<number>;
+}
+
+type SearchResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /** For each operation (local index) whose return entry was a dead end: the states there. */
+      deadEnds: Map<number, DeadEnd>;
+      /** The longest partial linearization found (local indexes) and the op it stalled on. */
+      longest: number[];
+      stalledOn: number;
+    };
+
+/** Sorted events of ops: 2*j = call of ops[j], 2*j+1 = its return. Calls before returns at equal times. */
+function sortedEvents(ops: KeyOp[]): number[] {
+  const ev: number[] = [];
+  for (let j = 0; j < ops.length; j++) ev.push(2 * j, 2 * j + 1);
+  const time = (e: number): number => (e & 1 ? ops[e >> 1]!.ret : ops[e >> 1]!.call);
+  ev.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || x - y);
+  return ev;
+}
+
+/** Deterministic 32-bit random numbers for the Zobrist hash of the linearized set. */
+function zobrist(n: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    out[i] = z ^ (z >>> 16);
+  }
+  return out;
+}
+
+/**
+ * The explored configurations: (known ops linearized, state) -> the minimal sets of unknown ops
+ * linearized seen with them. An open-addressing hash table over typed arrays, so that millions of
+ * entries cost no object each. Known ops are numbered in return order, and a search never
+ * linearizes an op much ahead of the first one still to do, so a known set is stored as "every
+ * op below word fw" plus its words from fw to the last non-zero one: a few words, not K/32.
+ */
+class Memo {
+  private table = new Int32Array(1 << 16); // entry + 1; 0 = empty
+  private entries = 0;
+  private entryCap = 1 << 12;
+  private entryHash = new Int32Array(this.entryCap);
+  private entryState = new Int32Array(this.entryCap);
+  private entryFw = new Int32Array(this.entryCap);
+  private entryLen = new Int32Array(this.entryCap);
+  private entryOff = new Int32Array(this.entryCap);
+  private entrySets = new Int32Array(this.entryCap); // first set + 1 of the entry's chain
+  private words = new Uint32Array(1 << 14);
+  private wordsUsed = 0;
+  private sets = 0;
+  private setCap = 1 << 10;
+  private setNext = new Int32Array(this.setCap); // next set + 1 in the chain; 0 = end
+  private unknownBits: Uint32Array;
+
+  constructor(private readonly uWords: number) {
+    this.unknownBits = new Uint32Array(this.setCap * uWords);
+  }
+
+  get size(): number {
+    return this.entries;
+  }
+
+  /**
+   * Records a configuration: the known set is `known` (all bits below word fw set, none at or
+   * above word hw), `unknown` the unknown set. False if one recorded before dominates it.
+   */
+  visit(hash: number, state: number, known: Uint32Array, fw: number, hw: number, unknown: Uint32Array): boolean {
+    const len = hw > fw ? hw - fw : 0;
+    const uWords = this.uWords;
+    let mask = this.table.length - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const e = this.table[slot]! - 1;
+      if (e < 0) break;
+      if (
+        this.entryHash[e] === hash &&
+        this.entryState[e] === state &&
+        this.entryFw[e] === fw &&
+        this.entryLen[e] === len &&
+        this.sameWords(this.entryOff[e]!, known, fw, len)
+      ) {
+        // Dominated if a recorded unknown set is a subset of this one; otherwise record this one
+        // and drop the recorded supersets of it.
+        if (uWords === 0) return false;
+        let prev = -1;
+        for (let st = this.entrySets[e]! - 1; st >= 0; ) {
+          const nxt = this.setNext[st]! - 1;
+          if (this.subset(st, unknown, true)) return false;
+          if (this.subset(st, unknown, false)) {
+            if (prev < 0) this.entrySets[e] = nxt + 1;
+            else this.setNext[prev] = nxt + 1;
+          } else prev = st;
+          st = nxt;
+        }
+        this.entrySets[e] = this.addSet(unknown, this.entrySets[e]!) + 1;
+        return true;
+      }
+      slot = (slot + 1) & mask;
+    }
+
+    const e = this.entries++;
+    if (e === this.entryCap) {
+      this.entryCap *= 2;
+      this.entryHash = growInt(this.entryHash, this.entryCap);
+      this.entryState = growInt(this.entryState, this.entryCap);
+      this.entryFw = growInt(this.entryFw, this.entryCap);
+      this.entryLen = growInt(this.entryLen, this.entryCap);
+      this.entryOff = growInt(this.entryOff, this.entryCap);
+      this.entrySets = growInt(this.entrySets, this.entryCap);
+    }
+    if (this.wordsUsed + len > this.words.length) {
+      const w = new Uint32Array(Math.max(this.words.length * 2, this.wordsUsed + len));
+      w.set(this.words);
+      this.words = w;
+    }
+    this.entryHash[e] = hash;
+    this.entryState[e] = state;
+    this.entryFw[e] = fw;
+    this.entryLen[e] = len;
+    this.entryOff[e] = this.wordsUsed;
+    for (let w = 0; w < len; w++) this.words[this.wordsUsed + w] = known[fw + w]!;
+    this.wordsUsed += len;
+    this.entrySets[e] = uWords === 0 ? 0 : this.addSet(unknown, 0) + 1;
+    this.table[slot] = e + 1;
+    if (this.entries * 2 > this.table.length) {
+      const table = new Int32Array(this.table.length * 2);
+      mask = table.length - 1;
+      for (let i = 0; i < this.entries; i++) {
+        let sl = this.entryHash[i]! & mask;
+        while (table[sl] !== 0) sl = (sl + 1) & mask;
+        table[sl] = i + 1;
+      }
+      this.table = table;
+    }
+    return true;
+  }
+
+  private sameWords(off: number, known: Uint32Array, fw: number, len: number): boolean {
+    for (let w = 0; w < len; w++) if (this.words[off + w] !== known[fw + w]) return false;
+    return true;
+  }
+
+  /** recordedInGiven: is recorded set `st` a subset of `given`; else: is `given` a subset of it. */
+  private subset(st: number, given: Uint32Array, recordedInGiven: boolean): boolean {
+    const base = st * this.uWords;
+    for (let w = 0; w < this.uWords; w++) {
+      const r = this.unknownBits[base + w]!;
+      const g = given[w]!;
+      if (recordedInGiven ? (r & ~g) !== 0 : (g & ~r) !== 0) return false;
+    }
+    return true;
+  }
+
+  private addSet(unknown: Uint32Array, nextPlusOne: number): number {
+    const st = this.sets++;
+    if (st === this.setCap) {
+      this.setCap *= 2;
+      this.setNext = growInt(this.setNext, this.setCap);
+      const u = new Uint32Array(this.setCap * this.uWords);
+      u.set(this.unknownBits);
+      this.unknownBits = u;
+    }
+    this.unknownBits.set(unknown, st * this.uWords);
+    this.setNext[st] = nextPlusOne;
+    return st;
+  }
+}
+
+function growInt(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: boolean): SearchResult {
+  // Operations with a known outcome go into the entry list; those with an unknown outcome have
+  // no return entry to bound them (it would sit at +infinity), so they are kept apart in their own
+  // list, in call order, and tried only after every known operation that could go next: at the
+  // first return entry, before giving up on the current choice. Trying them last matters for the
+  // memo below.
+  const known: number[] = [];
+  const unknown: number[] = [];
+  ops.forEach((op, j) => (op.known ? known : unknown).push(j));
+  known.sort((x, y) => ops[x]!.ret - ops[y]!.ret || ops[x]!.call - ops[y]!.call || x - y); // see Memo
+  const K = known.length;
+  const U = unknown.length;
+  if (K === 0) return { ok: true };
+  let remainingKnown = K;
+
+  // The entry list: node 0 is the head; node 1 + 2k is the call of known[k], 2 + 2k its return.
+  const HEAD = 0;
+  const NIL = -1;
+  const next = new Int32Array(2 * K + 1);
+  const prev = new Int32Array(2 * K + 1);
+  {
+    const ev: number[] = [];
+    for (let k = 0; k < K; k++) ev.push(2 * k, 2 * k + 1);
+    const time = (e: number): number => (e & 1 ? ops[known[e >> 1]!]!.ret : ops[known[e >> 1]!]!.call);
+    ev.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || x - y);
+    let last = HEAD;
+    prev[HEAD] = NIL;
+    for (const e of ev) {
+      next[last] = e + 1;
+      prev[e + 1] = last;
+      last = e + 1;
+    }
+    next[last] = NIL;
+  }
+  const lift = (call: number): void => {
+    // A call node always has a successor (at least its own return).
+    next[prev[call]!] = next[call]!;
+    prev[next[call]!] = prev[call]!;
+    const ret = call + 1;
+    next[prev[ret]!] = next[ret]!;
+    if (next[ret] !== NIL) prev[next[ret]!] = prev[ret]!;
+  };
+  const unlift = (call: number): void => {
+    const ret = call + 1;
+    next[prev[ret]!] = ret;
+    if (next[ret] !== NIL) prev[next[ret]!] = ret;
+    next[prev[call]!] = call;
+    prev[next[call]!] = call;
+  };
+
+  // The unknown list: node 0 is its head; node 1 + u is unknown[u], sorted by call time.
+  const unext = new Int32Array(U + 1);
+  const uprev = new Int32Array(U + 1);
+  {
+    const order = [...unknown.keys()].sort((x, y) => ops[unknown[x]!]!.call - ops[unknown[y]!]!.call || x - y);
+    let last = HEAD;
+    uprev[HEAD] = NIL;
+    for (const u of order) {
+      unext[last] = u + 1;
+      uprev[u + 1] = last;
+      last = u + 1;
+    }
+    unext[last] = NIL;
+  }
+  const ulift = (n: number): void => {
+    unext[uprev[n]!] = unext[n]!;
+    if (unext[n] !== NIL) uprev[unext[n]!] = uprev[n]!;
+  };
+  const uunlift = (n: number): void => {
+    unext[uprev[n]!] = n;
+    if (unext[n] !== NIL) uprev[unext[n]!] = n;
+  };
+
+  // The memo. A configuration is (known ops linearized, state, unknown ops linearized). One with
+  // fewer unknown ops linearized can do everything one with more can (an unknown op need never
+  // be linearized), so a configuration is pruned when one with the same known set and state and
+  // a subset of its unknown set was seen. The hash covers the known set (Zobrist, kept
+  // incrementally) and the state; each memo entry keeps the minimal unknown sets seen.
+  const kWords = (K + 31) >>> 5;
+  const uWords = (U + 31) >>> 5;
+  const kBits = new Uint32Array(kWords);
+  const uBits = new Uint32Array(uWords);
+  const zKnown = zobrist(K, 0x1234567);
+  let hKnown = 0;
+  let fw = 0; // every known op below word fw is linearized, and word fw is not full
+  let hw = 0; // no known op at or above word hw is linearized
+  const memo = new Memo(uWords);
+  /** Records the current configuration with `state`; false if it is dominated by one already seen. */
+  const explore = (state: number): boolean =>
+    memo.visit(hKnown ^ Math.imul(state + 1, 0x9e3779b1), state, kBits, fw, hw, uBits);
+  const toggleKnown = (k: number): void => {
+    const w = k >>> 5;
+    kBits[w]! ^= 1 << (k & 31);
+    hKnown ^= zKnown[k]!;
+    if (kBits[w]! & (1 << (k & 31))) {
+      if (w >= hw) hw = w + 1;
+      while (fw < kWords && kBits[fw] === 0xffffffff) fw++;
+    } else {
+      if (w < fw) fw = w;
+      while (hw > 0 && kBits[hw - 1] === 0) hw--;
+    }
+  };
+  const zU = zobrist(U, 0x5eed);
+  let uHash = 0;
+  const toggleUnknown = (u: number): void => {
+    uBits[u >>> 5]! ^= 1 << (u & 31);
+    uHash ^= zU[u]!;
+  };
+
+  // The stack of choices: a node of the entry list (> 0) or, negated, of the unknown list.
+  const stackNode: number[] = [];
+  const stackState: number[] = [];
+  const deadEnds = new Map<number, DeadEnd>();
+  const closed = new Set<string>();
+  let longest: number[] = [];
+  let stalledOn = -1;
+  const opOfChoice = (n: number): number => (n > 0 ? known[(n - 1) >> 1]! : unknown[-n - 1]!);
+  const firstReturn = (): number => {
+    let n = next[HEAD]!;
+    while (((n - 1) & 1) === 0) n = next[n]!;
+    return n;
+  };
+
+  let state = init;
+  let node = next[HEAD]!; // phase 1: walking the entry list
+  let unode = NIL; // phase 2: walking the unknown list, up to the return entry `stop`
+  let stop = NIL;
+  let stopTime = 0;
+  // Which unknown ops are worth trying at a dead end. At a dead end no known op can go next, so
+  // a linearization from here (if any) starts with unknown ops and then a known op k that is
+  // legal after them and not now. Dropping unknown ops that change nothing, cutting the sequence
+  // at its last put and at repeated states, it is a chain of state changes in which each new
+  // state is one k needs (a value a get read, a value a swapped cas expected, or - for a cas that
+  // failed but expected the current state - any other value) or the value an available unknown
+  // cas expects. Only unknown ops that move to such a state are tried.
+  const targets: number[] = [];
+  let anyChange = false;
+  const enterPhase2 = (returnNode: number, s: number): void => {
+    stop = returnNode;
+    stopTime = ops[known[(returnNode - 1) >> 1]!]!.ret;
+    targets.length = 0;
+    anyChange = false;
+    for (let n = next[HEAD]!; n !== returnNode; n = next[n]!) {
+      if (((n - 1) & 1) !== 0) continue;
+      const op = ops[known[(n - 1) >> 1]!]!;
+      if (op.kind === GET || (op.kind === CAS && op.swapped)) {
+        if (op.a !== s) targets.push(op.a);
+      } else if (op.kind === CAS && op.a === s) {
+        anyChange = true;
+      }
+    }
+    for (let n = unext[HEAD]!; n !== NIL && ops[unknown[n - 1]!]!.call <= stopTime; n = unext[n]!) {
+      const op = ops[unknown[n - 1]!]!;
+      if (op.kind === CAS) targets.push(op.a);
+    }
+  };
+  const useful = (after: number, s: number): boolean => after !== s && (anyChange || targets.includes(after));
+  let steps = 0;
+  for (;;) {
+    if (remainingKnown === 0) return { ok: true };
+    if ((++steps & 0x7ff) === 0 && performance.now() > deadline) throw new TimeoutError();
+    if (stop === NIL) {
+      const e = node - 1;
+      const k = e >> 1;
+      if ((e & 1) === 0) {
+        // A call entry: try to linearize known[k] here.
+        const after = step(state, ops[known[k]!]!);
+        if (after >= 0) {
+          toggleKnown(k);
+          if (explore(after)) {
+            stackNode.push(node);
+            stackState.push(state);
+            state = after;
+            lift(node);
+            remainingKnown--;
+            node = next[HEAD]!;
+            continue;
+          }
+          toggleKnown(k);
+        }
+        node = next[node]!;
+      } else {
+        // A return entry: known[k] must be linearized by now. Try the unknown ops first.
+        enterPhase2(node, state);
+        unode = unext[HEAD]!;
+      }
+      continue;
+    }
+
+    if (unode !== NIL && ops[unknown[unode - 1]!]!.call <= stopTime) {
+      const u = unode - 1;
+      const after = step(state, ops[unknown[u]!]!); // always legal: the output is not checked
+      if (!useful(after, state)) {
+        unode = unext[unode]!;
+        continue;
+      }
+      toggleUnknown(u);
+      if (explore(after)) {
+        stackNode.push(-unode);
+        stackState.push(state);
+        state = after;
+        ulift(unode);
+        stop = NIL;
+        node = next[HEAD]!;
+        continue;
+      }
+      toggleUnknown(u);
+      unode = unext[unode]!;
+      continue;
+    }
+
+    // A dead end: nothing more can go before the return entry `stop`. Undo the last choice.
+    const blocked = known[(stop - 1) >> 1]!;
+    if (recordDeadEnds) {
+      // The state here, and those the unknown ops still available could move the register to.
+      let d = deadEnds.get(blocked);
+      if (d === undefined) deadEnds.set(blocked, (d = { states: new Set(), viaUnknown: new Set() }));
+      d.states.add(state);
+      const once = `${blocked}:${state}:${uHash}`;
+      if (!closed.has(once)) {
+        closed.add(once);
+        const todo = [state];
+        const seen = new Set(todo);
+        while (todo.length > 0) {
+          const s = todo.pop()!;
+          for (let n = unext[HEAD]!; n !== NIL && ops[unknown[n - 1]!]!.call <= stopTime; n = unext[n]!) {
+            const after = step(s, ops[unknown[n - 1]!]!);
+            if (!seen.has(after)) {
+              seen.add(after);
+              d.viaUnknown.add(after);
+              todo.push(after);
+            }
+          }
+        }
+      }
+    }
+    if (stackNode.length > longest.length || stalledOn < 0) {
+      longest = stackNode.map(opOfChoice);
+      stalledOn = blocked;
+    }
+    if (stackNode.length === 0) return { ok: false, deadEnds, longest, stalledOn };
+    const top = stackNode.pop()!;
+    state = stackState.pop()!;
+    if (top > 0) {
+      toggleKnown((top - 1) >> 1);
+      unlift(top);
+      remainingKnown++;
+      stop = NIL;
+      node = next[top]!;
+    } else {
+      const un = -top;
+      toggleUnknown(un - 1);
+      uunlift(un);
+      enterPhase2(firstReturn(), state);
+      unode = unext[un]!;
+    }
+  }
+}
+
+/** The ops of the prefix of `ops` that ends at sorted event position `cut` (a return event). */
+function prefixOps(ops: KeyOp[], pos: Int32Array, cut: number): KeyOp[] {
+  const out: KeyOp[] = [];
+  for (let j = 0; j < ops.length; j++) {
+    const op = ops[j]!;
+    if (pos[2 * j + 1]! <= cut) out.push(op);
+    else if (pos[2 * j]! < cut && op.kind !== GET) out.push({ ...op, known: false, ret: Infinity });
+  }
+  return out;
+}
+
+function explain(
+  key: string,
+  ops: KeyOp[],
+  init: number,
+  values: Interner,
+  full: Extract<SearchResult, { ok: false }>,
+  deadline: number,
+): string {
+  const lines: string[] = [];
+  const name = (op: KeyOp): string => `op #${op.index}`;
+  const line = (op: KeyOp): string => `  ${name(op)}  ${formatOp(op.op)}`;
+  lines.push(`key ${formatValue(key)}: not linearizable (${ops.length} operations on this key checked).`);
+
+  // Binary search for the first return event whose prefix is not linearizable.
+  const events = sortedEvents(ops);
+  const pos = new Int32Array(events.length);
+  events.forEach((e, i) => (pos[e] = i));
+  const cuts: number[] = [];
+  events.forEach((e, i) => {
+    if (e & 1 && ops[e >> 1]!.known) cuts.push(i);
+  });
+  let failing: { cut: number; ops: KeyOp[]; result: Extract<SearchResult, { ok: false }> } | undefined;
+  try {
+    let lo = 0;
+    let hi = cuts.length - 1; // the whole history (cut at the last known return) fails
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (search(prefixOps(ops, pos, cuts[mid]!), init, deadline, false).ok) lo = mid + 1;
+      else hi = mid;
+    }
+    const sub = prefixOps(ops, pos, cuts[lo]!);
+    const result = search(sub, init, deadline, true);
+    if (!result.ok) failing = { cut: cuts[lo]!, ops: sub, result };
+  } catch (e) {
+    if (!(e instanceof TimeoutError)) throw e;
+  }
+
+  if (failing === undefined) {
+    // Out of time: say what the full search saw.
+    const stalled = ops[full.stalledOn]!;
+    lines.push('(ran out of time isolating the first operation that cannot be linearized)');
+    lines.push(`The longest partial linearization found places ${full.longest.length} of ${ops.length} operations, then stalls on:`);
+    lines.push(line(stalled));
+    lines.push('Its last operations:');
+    for (const j of full.longest.slice(-8)) lines.push(line(ops[j]!));
+    return lines.join('\n');
+  }
+
+  const x = ops[events[failing.cut]! >> 1]!;
+  const completedBefore = failing.ops.filter((o) => o.known && o !== x).length;
+  lines.push(
+    `The history is linearizable up to the return of ${name(x)} and not with it: this is the first operation that cannot be linearized:`,
+  );
+  lines.push(line(x));
+  const local = failing.ops.indexOf(x);
+  const list = (states: Iterable<number>): string => {
+    const ids = [...states].sort((p, q) => p - q);
+    const shown = ids.slice(0, 12).map((s) => values.show(s));
+    return shown.join(', ') + (ids.length > 12 ? `, … (${ids.length} values)` : '');
+  };
+  const statesAt = (j: number): string => {
+    const d = failing.result.deadEnds.get(j)!;
+    const extra = [...d.viaUnknown].filter((s) => !d.states.has(s));
+    return (
+      list(d.states) +
+      (extra.length > 0 ? `; or, through operations still in flight then, ${list(extra)}` : '')
+    );
+  };
+  if (failing.result.deadEnds.has(local)) {
+    lines.push(
+      `After the ${completedBefore} operation(s) on this key that returned before it (in every order real time allows, ` +
+        `with any of the operations still in flight), the register could only hold: ${statesAt(local)}`,
+    );
+    if (x.kind === GET) lines.push(`so the get cannot have read ${values.show(x.a)}.`);
+    else if (x.kind === CAS && x.swapped) lines.push(`so the cas, expecting ${values.show(x.a)}, cannot have swapped.`);
+    else if (x.kind === CAS) lines.push(`so the cas, expecting ${values.show(x.a)}, cannot have failed to swap.`);
+  } else {
+    // The search never even reached x's return: with x's outcome as recorded, the operations
+    // that returned before it cannot be ordered. Show where it got stuck.
+    lines.push('With its outcome as recorded, the operations that returned before it cannot be ordered; every order got stuck at:');
+    const stuck = [...failing.result.deadEnds.keys()].sort((p, q) => failing.ops[q]!.ret - failing.ops[p]!.ret);
+    for (const j of stuck.slice(0, 6)) {
+      lines.push(`${line(failing.ops[j]!)}\n      (the register could then only hold: ${statesAt(j)})`);
+    }
+    if (stuck.length > 6) lines.push(`  … and ${stuck.length - 6} more`);
+  }
+
+  const concurrent = ops.filter((o) => o !== x && o.known && o.call <= x.ret && o.ret >= x.call);
+  if (concurrent.length > 0) {
+    lines.push(`Operations concurrent with ${name(x)}:`);
+    for (const o of concurrent.slice(0, 12)) lines.push(line(o));
+    if (concurrent.length > 12) lines.push(`  … and ${concurrent.length - 12} more`);
+  } else {
+    lines.push(`No operation on this key with a known outcome was concurrent with ${name(x)}.`);
+  }
+  const inFlight = ops.filter((o) => !o.known && o.call <= x.ret).sort((p, q) => p.call - q.call);
+  if (inFlight.length > 0) {
+    lines.push(`Operations with unknown outcome called before ${name(x)} returned (any may take effect at any later time, or never)${
+      inFlight.length > 6 ? `, ${inFlight.length} in all; the latest` : ''
+    }:`);
+    for (const o of inFlight.slice(-6)) lines.push(line(o));
+  }
+  const before = ops.filter((o) => o.ret < x.call).sort((p, q) => p.ret - q.ret);
+  if (before.length > 0) {
+    lines.push(`The last operations that returned before ${name(x)} was called (newest last):`);
+    for (const o of before.slice(-8)) lines.push(line(o));
+  } else {
+    lines.push(`Nothing on this key returned before ${name(x)} was called; the register started as ${values.show(init)}.`);
+  }
+  return lines.join('\n');
+}
