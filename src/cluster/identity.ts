@@ -43,6 +43,8 @@ function writeToken(dataDir: string, token: string): void {
 export interface JoinResponse {
   clusterId: string;
   memberId: string;
+  /** The members at the time of the join, so the joiner can answer them at once. */
+  members: Array<{ id: string; name: string; peerURL: string; apiURL: string }>;
 }
 
 export interface IdentityOptions {
@@ -90,6 +92,7 @@ export async function establishIdentity(o: IdentityOptions): Promise<Identity> {
   writeToken(o.dataDir, o.token);
   const id = { clusterId: joined.clusterId, memberId: joined.memberId, name: o.self.name };
   o.replica.setIdentity(id);
+  o.replica.rememberPeers(joined.members);
   o.logger.info('joined the cluster as a learner; catching up', { clusterId: id.clusterId, memberId: id.memberId, via: o.join });
   return { ...id, token: o.token, how: 'joined' };
 }
@@ -111,7 +114,7 @@ async function requestJoin(joinURL: string, token: string, self: MemberInfo, log
         const text = await client.post(url.origin, '/cluster/join', JSON.stringify(self), { timeoutMillis: 30_000 });
         const r = JSON.parse(text) as Partial<JoinResponse>;
         if (typeof r.clusterId !== 'string' || typeof r.memberId !== 'string') throw new JoinError(`${url.origin} answered the join with an unexpected body: ${text.slice(0, 200)}`);
-        return { clusterId: r.clusterId, memberId: r.memberId };
+        return { clusterId: r.clusterId, memberId: r.memberId, members: Array.isArray(r.members) ? r.members : [] };
       } catch (err) {
         if (err instanceof JoinError) throw err;
         // Refusals that retrying cannot fix.

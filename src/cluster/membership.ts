@@ -197,7 +197,7 @@ export class Membership {
       const pr = this.raft.progress.get(same.id);
       // A retried join (the first answer was lost) gets the same id back.
       if (same.peerURL === info.peerURL && same.role === 'learner' && (pr?.match ?? 0) === 0) {
-        return json(200, { clusterId: this.o.clusterId, memberId: same.id });
+        return json(200, { clusterId: this.o.clusterId, memberId: same.id, members: this.addressBook() });
       }
       return problem(409, `a member named "${info.name}" already exists (id ${same.id}); remove it first with "bramble cluster remove ${info.name}" or choose another --name`);
     }
@@ -209,7 +209,12 @@ export class Membership {
       throw err;
     }
     this.o.logger.info('admitted a new member as a learner', { member: info.name, id: memberId, peerURL: info.peerURL });
-    return json(200, { clusterId: this.o.clusterId, memberId });
+    return json(200, { clusterId: this.o.clusterId, memberId, members: this.addressBook() });
+  }
+
+  /** Where the current members are: a joiner needs it before it has replicated the log. */
+  private addressBook(): Array<{ id: string; name: string; peerURL: string; apiURL: string }> {
+    return this.members().map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURL, apiURL: m.apiURL }));
   }
 
   // ---- removal ------------------------------------------------------------------------------

@@ -121,7 +121,18 @@ export class Replica implements ReadyStore<ApplyResult> {
       const e = this.log.entry(i);
       if (e) this.notePendingMember(e);
     }
+    // A joiner that has not yet applied the member list knows its peers from the join answer.
+    for (const p of this.meta.json<Array<{ id: string } & MemberInfo>>('join_peers', [])) {
+      if (!this.pendingMembers.has(p.id)) this.pendingMembers.set(p.id, { name: p.name, peerURL: p.peerURL, apiURL: p.apiURL });
+    }
     this.log.snapshotSource = () => this.snapshotForSending();
+  }
+
+  /** Addresses of the members as the cluster told a joining member (kept until it has the list
+   *  from the log itself). */
+  rememberPeers(peers: Array<{ id: string } & MemberInfo>): void {
+    this.meta.setJson('join_peers', peers);
+    for (const p of peers) this.pendingMembers.set(p.id, { name: p.name, peerURL: p.peerURL, apiURL: p.apiURL });
   }
 
   close(): void {

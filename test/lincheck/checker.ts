@@ -206,6 +206,8 @@ type SearchResult =
       /** The longest partial linearization found (local indexes) and the op it stalled on. */
       longest: number[];
       stalledOn: number;
+      /** Of the ops the search got stuck at, the one whose return comes last in sortedEvents(). */
+      latestStall: number;
     };
 
 /** Sorted events of ops: 2*j = call of ops[j], 2*j+1 = its return. Calls before returns at equal times. */
@@ -369,7 +371,7 @@ class Memo {
   }
 }
 
-function growInt(a: Int32Array, n: number): Int32Array {
+function growInt(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
   b.set(a);
   return b;
@@ -399,7 +401,8 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
     const ev: number[] = [];
     for (let k = 0; k < K; k++) ev.push(2 * k, 2 * k + 1);
     const time = (e: number): number => (e & 1 ? ops[known[e >> 1]!]!.ret : ops[known[e >> 1]!]!.call);
-    ev.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || x - y);
+    // The order of sortedEvents(ops), which explain() relies on.
+    ev.sort((x, y) => time(x) - time(y) || (x & 1) - (y & 1) || known[x >> 1]! - known[y >> 1]!);
     let last = HEAD;
     prev[HEAD] = NIL;
     for (const e of ev) {
@@ -491,6 +494,7 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
   const closed = new Set<string>();
   let longest: number[] = [];
   let stalledOn = -1;
+  let latestStall = -1;
   const opOfChoice = (n: number): number => (n > 0 ? known[(n - 1) >> 1]! : unknown[-n - 1]!);
   const firstReturn = (): number => {
     let n = next[HEAD]!;
@@ -615,7 +619,10 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
       longest = stackNode.map(opOfChoice);
       stalledOn = blocked;
     }
-    if (stackNode.length === 0) return { ok: false, deadEnds, longest, stalledOn };
+    if (latestStall < 0 || ops[blocked]!.ret > ops[latestStall]!.ret || (ops[blocked]!.ret === ops[latestStall]!.ret && blocked > latestStall)) {
+      latestStall = blocked;
+    }
+    if (stackNode.length === 0) return { ok: false, deadEnds, longest, stalledOn, latestStall };
     const top = stackNode.pop()!;
     state = stackState.pop()!;
     if (top > 0) {
@@ -658,7 +665,10 @@ function explain(
   const line = (op: KeyOp): string => `  ${name(op)}  ${formatOp(op.op)}`;
   lines.push(`key ${formatValue(key)}: not linearizable (${ops.length} operations on this key checked).`);
 
-  // Binary search for the first return event whose prefix is not linearizable.
+  // Find the first return event whose prefix is not linearizable. Prefixes only get worse as
+  // they grow, so a binary search would do; but the full search can never have got past that
+  // return (the ops it had placed by then would linearize the prefix), so the latest return it
+  // got stuck at is at or before it - and usually is it, which one search confirms.
   const events = sortedEvents(ops);
   const pos = new Int32Array(events.length);
   events.forEach((e, i) => (pos[e] = i));
@@ -668,8 +678,9 @@ function explain(
   });
   let failing: { cut: number; ops: KeyOp[]; result: Extract<SearchResult, { ok: false }> } | undefined;
   try {
-    let lo = 0;
+    let lo = cuts.indexOf(pos[2 * full.latestStall + 1]!);
     let hi = cuts.length - 1; // the whole history (cut at the last known return) fails
+    if (lo < hi && !search(prefixOps(ops, pos, cuts[lo]!), init, deadline, false).ok) hi = lo;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (search(prefixOps(ops, pos, cuts[mid]!), init, deadline, false).ok) lo = mid + 1;
