@@ -117,7 +117,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
       else if (seenSelf) resolveRemoved();
     },
   });
-  membership = new MembershipImpl({ store, client: peerClient, clusterId, self, logger: clusterLog });
+  membership = new MembershipImpl({ store, client: peerClient, clusterId, self, logger: clusterLog, onRemoved: () => resolveRemoved() });
   const liveStore = store;
   peerHandler.set(
     createPeerHandler({

@@ -49,6 +49,8 @@ export interface MembershipOptions {
   logger: Logger;
   /** Learners within this many entries of the commit index count as caught up. */
   promotionLagEntries?: number;
+  /** The cluster told this member it was removed. */
+  onRemoved?: () => void;
 }
 
 export class Membership {
@@ -240,7 +242,27 @@ export class Membership {
       throw err;
     }
     this.o.logger.info('removed a member', { member: name, id: member.id });
+    if (member.id !== this.raft.id) {
+      // It will not hear of its removal through Raft (nobody replicates to it any more): say so.
+      this.o.client.post(member.peerURL, '/cluster/removed', JSON.stringify({ id: member.id }), { clusterId: this.o.clusterId, timeoutMillis: 3000 }).catch((err: Error) => {
+        this.o.logger.info('could not tell the removed member; it stays isolated until stopped', { member: name, reason: err.message });
+      });
+    }
     return json(200, { removed: name, id: member.id });
+  }
+
+  /** Peer route /cluster/removed: the leader says this member is no longer in the cluster. */
+  handleRemovedNotice(body: string): Promise<PeerAnswer> {
+    let id: unknown;
+    try {
+      id = (JSON.parse(body) as { id?: unknown }).id;
+    } catch {
+      id = undefined;
+    }
+    if (id !== this.raft.id) return Promise.resolve(problem(400, 'this notice is not about this member'));
+    this.o.logger.warn('this member was removed from the cluster');
+    setImmediate(() => this.o.onRemoved?.());
+    return Promise.resolve(json(200, { ok: true }));
   }
 
   /** Peer route /cluster/remove. */

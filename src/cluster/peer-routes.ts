@@ -23,5 +23,6 @@ export function createMembershipRoutes(membership: () => Membership | undefined)
     ['/cluster/join', route((m, body, remote) => m.handleJoin(body, remote), false)],
     ['/kv/write', route((m, body) => m.handleForwardedWrite(body))],
     ['/cluster/remove', route((m, body) => m.handleRemove(body))],
+    ['/cluster/removed', route((m, body) => m.handleRemovedNotice(body))],
   ]);
 }

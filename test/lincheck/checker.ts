@@ -679,16 +679,22 @@ function explain(
   let failing: { cut: number; ops: KeyOp[]; result: Extract<SearchResult, { ok: false }> } | undefined;
   try {
     let lo = cuts.indexOf(pos[2 * full.latestStall + 1]!);
-    let hi = cuts.length - 1; // the whole history (cut at the last known return) fails
-    if (lo < hi && !search(prefixOps(ops, pos, cuts[lo]!), init, deadline, false).ok) hi = lo;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (search(prefixOps(ops, pos, cuts[mid]!), init, deadline, false).ok) lo = mid + 1;
-      else hi = mid;
+    const atStall = prefixOps(ops, pos, cuts[lo]!);
+    const first = search(atStall, init, deadline, true);
+    if (!first.ok) failing = { cut: cuts[lo]!, ops: atStall, result: first };
+    else {
+      // Rare: the order got stuck before the return that makes the history fail.
+      lo++;
+      let hi = cuts.length - 1; // the whole history (cut at the last known return) fails
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (search(prefixOps(ops, pos, cuts[mid]!), init, deadline, false).ok) lo = mid + 1;
+        else hi = mid;
+      }
+      const sub = prefixOps(ops, pos, cuts[lo]!);
+      const result = search(sub, init, deadline, true);
+      if (!result.ok) failing = { cut: cuts[lo]!, ops: sub, result };
     }
-    const sub = prefixOps(ops, pos, cuts[lo]!);
-    const result = search(sub, init, deadline, true);
-    if (!result.ok) failing = { cut: cuts[lo]!, ops: sub, result };
   } catch (e) {
     if (!(e instanceof TimeoutError)) throw e;
   }

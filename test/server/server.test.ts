@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../helpers/ports.ts';
 
 const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
 let tmp = '';
@@ -21,6 +22,10 @@ interface Started {
   exit: Promise<number | null>;
   kill(signal: NodeJS.Signals): void;
   waitFor(msg: string, ms: number): Promise<Record<string, unknown>>;
+}
+
+async function addresses(): Promise<string[]> {
+  return ['--api-addr', `127.0.0.1:${await freePort()}`, '--peer-addr', `127.0.0.1:${await freePort()}`];
 }
 
 function startServer(args: string[]): Started {
@@ -62,20 +67,20 @@ function startServer(args: string[]): Started {
 describe('bramble server', () => {
   it('starts a single-member group, elects itself leader, and stops cleanly on SIGTERM', async () => {
     const dataDir = join(tmp, 'd1');
-    const s = startServer(['--data-dir', dataDir, '--name', 'gw1', '--board', 'generic-x86_64']);
+    const s = startServer(['--data-dir', dataDir, '--name', 'gw1', '--board', 'generic-x86_64', ...(await addresses())]);
     const elected = await s.waitFor('elected leader', 10_000);
     assert.equal(elected.level, 'info');
     assert.equal(elected.member, 'gw1');
     assert.ok(existsSync(join(dataDir, 'LOCK')), 'the data directory is locked while running');
 
     // A second server on the same data directory is refused, naming the holder.
-    const second = spawnSync('node', [bundle, 'server', '--data-dir', dataDir, '--name', 'gw2', '--board', 'generic-x86_64'], { encoding: 'utf8', timeout: 10_000 });
+    const second = spawnSync('node', [bundle, 'server', '--data-dir', dataDir, '--name', 'gw2', '--board', 'generic-x86_64', ...(await addresses())], { encoding: 'utf8', timeout: 10_000 });
     assert.notEqual(second.status, 0);
     assert.match(second.stderr, /in use by another bramble server/);
 
     s.kill('SIGTERM');
     assert.equal(await s.exit, 0);
-    assert.ok(s.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM'));
+    assert.ok(s.lines.some((l) => l.msg === 'shutting down' && l.reason === 'SIGTERM'));
     assert.ok(!existsSync(join(dataDir, 'LOCK')), 'the lock is released on shutdown');
   });
 
@@ -83,7 +88,7 @@ describe('bramble server', () => {
     const dataDir = join(tmp, 'd2');
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'LOCK'), '999999999\n');
-    const s = startServer(['--data-dir', dataDir, '--name', 'gw1', '--board', 'generic-x86_64']);
+    const s = startServer(['--data-dir', dataDir, '--name', 'gw1', '--board', 'generic-x86_64', ...(await addresses())]);
     await s.waitFor('elected leader', 10_000);
     s.kill('SIGINT');
     assert.equal(await s.exit, 0);
