@@ -204,6 +204,9 @@ export class Replica implements ReadyStore<ApplyResult> {
 
   commitReady(rd: Ready): ApplyResult[] {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    // fsync only when Raft needs it (new entries, term or vote). Applying alone can be redone
+    // from the durable log after a crash, and a later synced commit of the WAL covers it too.
+    this.setSynchronous(rd.mustSync);
     const events: WatchEvent[] = [];
     let membersChanged = false;
     const results = this.db.transaction(() => {
@@ -238,6 +241,14 @@ export class Replica implements ReadyStore<ApplyResult> {
     }
     if (rd.committedEntries.length > 0) this.maybeCompactLog();
     return results;
+  }
+
+  private synchronousFull = true;
+
+  private setSynchronous(full: boolean): void {
+    if (full === this.synchronousFull) return;
+    this.db.pragma(full ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    this.synchronousFull = full;
   }
 
   private applyConf(e: Entry): void {

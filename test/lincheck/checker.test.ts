@@ -111,7 +111,7 @@ describe('linearizable histories pass', () => {
 
   it('a cas chain: concurrent increments where exactly the right ones succeed', () => {
     const h: History = [put('0', 0, 1)];
-    // Two clients race each step; one wins, one loses, and the loser's expected value is stale.
+    // Two clients race each step with the same expected value: one swaps, the other does not.
     for (let i = 0; i < 20; i++) {
       const t = 10 + i * 10;
       h.push(cas(String(i), String(i + 1), true, t, t + 8, 'k', 1));
@@ -154,6 +154,12 @@ describe('linearizable histories pass', () => {
     assert.deepEqual(checkLinearizable(h, { initial: { k: 'seed' } }), { ok: true });
   });
 
+  it('rejects malformed histories', () => {
+    assert.throws(() => checkLinearizable([put('a', 5, 4)]), /history\[0\]: return must be null or a finite number >= call/);
+    assert.throws(() => checkLinearizable([{ ...get('a', 0, 1), output: {} }]), /history\[0\]: a get that returned needs output.value/);
+    assert.throws(() => checkLinearizable([{ ...cas('a', 'b', true, 0, 1), output: {} }]), /needs output.ok/);
+  });
+
   it('calls and returns at the same instant count as concurrent', () => {
     assertOk([put('a', 0, 5), get('a', 5, 6), put('b', 3, 5), get('b', 5, 5)]);
   });
@@ -167,7 +173,8 @@ describe('non-linearizable histories fail, with an explanation', () => {
     const why = assertFails(h);
     assert.match(why, /first operation that cannot be linearized/);
     assert.match(why, /op #2 .*get\("k"\) -> "a"/);
-    assert.match(why, /could only hold: "b"\n.*cannot have read "a"/);
+    assert.match(why, /Wherever it could take effect .*, the register held: "b"\*\nso the get cannot have read "a"\./);
+    assert.match(why, /\* no operation on this key read or expected this value/);
     assert.match(why, /op #1 .*put\("k", "b"\)/); // shown as the last write before it
   });
 
@@ -176,7 +183,7 @@ describe('non-linearizable histories fail, with an explanation', () => {
     const h = [put('a', 0, 1), put('b', 2, 100), get('b', 3, 4), get('a', 5, 6)];
     const why = assertFails(h);
     assert.match(why, /op #3 .*-> "a"/);
-    assert.match(why, /could only hold: "b"/);
+    assert.match(why, /the register held: "b"\n/);
     // Without the earlier read the same history is fine.
     assertOk([h[0]!, h[1]!, h[3]!]);
   });
@@ -185,7 +192,9 @@ describe('non-linearizable histories fail, with an explanation', () => {
     const h = [put('a', 0, 1), cas('a', 'b', true, 2, 5), cas('a', 'c', true, 3, 6)];
     const why = assertFails(h);
     assert.match(why, /op #2 .*cas\("k", "a" -> "c"\) -> swapped/);
-    assert.match(why, /expecting "a", cannot have swapped/);
+    // It could swap where the register held "a", but then the other cas cannot have swapped.
+    assert.match(why, /could take effect as recorded only where the register held "a" \(elsewhere: "b"\*\)/);
+    assert.match(why, /Those orders got stuck at:\n  op #1 .*cas\("k", "a" -> "b"\) -> swapped.*\n.*could then only hold: "c"\*\)/);
   });
 
   it('a cas reports no swap but a read that returned before it saw its new value', () => {
@@ -193,17 +202,18 @@ describe('non-linearizable histories fail, with an explanation', () => {
     const why = assertFails(h);
     // Until the cas returns it may still swap, which explains the read; its outcome rules that out.
     assert.match(why, /first operation that cannot be linearized:\n  op #1 /);
-    assert.match(why, /cannot be ordered; every order got stuck at:\n  op #2 .*-> "b".*\n.*could then only hold: "a"/);
+    assert.match(why, /the register held: "a"\nso the cas, expecting "a", cannot have failed to swap\./);
+    assert.match(why, /Operations concurrent with op #1:\n  op #2 .*get\("k"\) -> "b"/);
   });
 
   it('a cas reports no swap although the register certainly held its expected value', () => {
     const why = assertFails([put('a', 0, 1), cas('a', 'b', false, 2, 3)]);
-    assert.match(why, /cannot have failed to swap/);
+    assert.match(why, /the register held: "a"\nso the cas, expecting "a", cannot have failed to swap\./);
   });
 
   it('a get of a value never written', () => {
     const why = assertFails([put('a', 0, 10), put('b', 5, 15), get('z', 6, 7)]);
-    assert.match(why, /could only hold: absent; or, through operations still in flight then, "a", "b"\n/);
+    assert.match(why, /the register held: absent\*; or, had operations still in flight taken effect just then, "a"\*, "b"\*\n/);
   });
 
   it('a read of absent after the key was written', () => {
@@ -228,62 +238,113 @@ describe('non-linearizable histories fail, with an explanation', () => {
 
 // ---- against a brute-force checker ---------------------------------------------------------
 
-/** Tries every order real time allows (unknown ops may be left out): only for tiny histories. */
+/**
+ * Tries every order real time allows (ops with unknown outcome may be left out), remembering
+ * (placed set, value) pairs that failed: an independent check for histories of up to ~25 ops.
+ */
 function bruteForce(history: History): boolean {
   const ops = history.filter((o) => !(o.kind === 'get' && o.return === null));
-  const used = new Array<boolean>(ops.length).fill(false);
-  const precedes = (p: Operation, o: Operation): boolean => p.return !== null && p.return < o.call;
-  const go = (state: string | null, placedKnown: number, knownTotal: number): boolean => {
-    if (placedKnown === knownTotal) return true;
+  assert.ok(ops.length <= 30);
+  const knownMask = ops.reduce((m, o, i) => (o.return !== null ? m | (1 << i) : m), 0);
+  // before[i]: the ops that returned before op i was called, which must be placed before it.
+  const before = ops.map((o) => ops.reduce((m, p, k) => (p.return !== null && p.return < o.call ? m | (1 << k) : m), 0));
+  const failed = new Set<string>();
+  const go = (placed: number, value: string | null): boolean => {
+    if ((placed & knownMask) === knownMask) return true;
+    const memo = `${placed}|${value}`;
+    if (failed.has(memo)) return false;
     for (let i = 0; i < ops.length; i++) {
-      if (used[i]) continue;
+      if (placed & (1 << i) || (before[i]! & ~placed) !== 0) continue;
       const o = ops[i]!;
-      if (ops.some((p, k) => !used[k] && k !== i && precedes(p, o))) continue;
       let next: string | null;
-      const known = o.return !== null;
       if (o.kind === 'put') next = o.input.value!;
       else if (o.kind === 'get') {
-        if (o.output.value !== state) continue;
-        next = state;
+        if (o.output.value !== value) continue;
+        next = value;
       } else {
-        const match = state === o.input.expected;
-        if (known && o.output.ok !== match) continue;
-        next = match ? o.input.newValue! : state;
+        const match = value === o.input.expected;
+        if (o.return !== null && o.output.ok !== match) continue;
+        next = match ? o.input.newValue! : value;
       }
-      used[i] = true;
-      const ok = go(next, placedKnown + (known ? 1 : 0), knownTotal);
-      used[i] = false;
-      if (ok) return true;
+      if (go(placed | (1 << i), next)) return true;
     }
+    failed.add(memo);
     return false;
   };
-  return go(null, 0, ops.filter((o) => o.return !== null).length);
+  return go(0, null);
+}
+
+/** The history as it stood when op x returned: ops still in flight then have unknown outcome. */
+function prefixAtReturnOf(h: History, x: number, includingX: boolean): History {
+  const t = h[x]!.return!;
+  return h
+    .filter((o) => o.call <= t)
+    .map((o) => {
+      const i = h.indexOf(o);
+      const returned = o.return !== null && (o.return < t || (i === x && includingX));
+      return returned ? o : { ...o, return: null, output: {} };
+    });
 }
 
 describe('agrees with a brute-force checker', () => {
-  it('on 4,000 random small histories (ties, unknown outcomes, both verdicts)', () => {
+  it('on 5,000 random histories of up to 20 ops (ties, unknown outcomes, both verdicts)', () => {
     const rng = new Rng(7);
-    const values = ['a', 'b', 'c'];
     let pass = 0;
     let fail = 0;
-    for (let n = 0; n < 4000; n++) {
+    for (let n = 0; n < 5000; n++) {
+      const values = ['a', 'b', 'c', 'd'].slice(0, 2 + rng.int(3));
       const h: History = [];
-      const size = 1 + rng.int(7);
+      const size = 1 + rng.int(20);
+      const unknownRate = rng.pick([0, 0.1, 0.3]);
+      // Outputs from a register applied at a random point of each interval (so, linearizable),
+      // then a few of them changed at random.
+      const points: { at: number; op: Operation }[] = [];
       for (let i = 0; i < size; i++) {
-        const call = rng.int(12);
-        const ret = rng.chance(0.15) ? null : call + rng.int(6);
+        const call = rng.int(3 * size);
+        const length = rng.int(8);
+        const ret = rng.chance(unknownRate) ? null : call + length;
         const kind = rng.pick(['put', 'get', 'get', 'cas'] as const);
-        if (kind === 'put') h.push(put(rng.pick(values), call, ret));
-        else if (kind === 'get') h.push(get(rng.chance(0.2) ? null : rng.pick(values), call, ret));
-        else h.push(cas(rng.chance(0.2) ? null : rng.pick(values), rng.pick(values), ret === null ? null : rng.chance(0.5), call, ret));
+        let op: Operation;
+        if (kind === 'put') op = put(rng.pick(values), call, ret);
+        else if (kind === 'get') op = get(null, call, ret);
+        else op = cas(rng.chance(0.2) ? null : rng.pick(values), rng.pick(values), ret === null ? null : false, call, ret);
+        h.push(op);
+        if (ret !== null || rng.chance(0.5)) points.push({ at: call + rng.next() * (ret === null ? 20 : length), op });
+      }
+      points.sort((p, q) => p.at - q.at);
+      let value: string | null = null;
+      for (const { op } of points) {
+        if (op.kind === 'put') value = op.input.value!;
+        else if (op.kind === 'get') op.output = op.return === null ? {} : { value };
+        else {
+          const match = value === op.input.expected;
+          if (match) value = op.input.newValue!;
+          op.output = op.return === null ? {} : { ok: match };
+        }
+      }
+      for (let c = rng.int(3); c > 0; c--) {
+        const op = rng.pick(h);
+        if (op.return === null) continue;
+        if (op.kind === 'get') op.output = { value: rng.chance(0.2) ? null : rng.pick(values) };
+        if (op.kind === 'cas') op.output = { ok: !op.output.ok };
       }
       const expected = bruteForce(h);
       const got = checkLinearizable(h);
       assert.equal(got.ok, expected, `history ${n}: ${JSON.stringify(h)}\n${got.ok === false ? got.explanation : ''}`);
-      if (expected) pass++;
-      else fail++;
+      if (got.ok !== false) {
+        pass++;
+        continue;
+      }
+      fail++;
+      // The op named first is the right one: the history fails as of its return, not before.
+      const x = Number(/cannot be linearized:\n {2}op #(\d+) /.exec(got.explanation)?.[1]);
+      const t = h[x]!.return;
+      assert.ok(t !== null, got.explanation);
+      if (h.some((o, i) => i !== x && o.return === t)) continue; // a tie: either may be named
+      assert.equal(bruteForce(prefixAtReturnOf(h, x, true)), false, `history ${n}, op #${x}`);
+      assert.equal(bruteForce(prefixAtReturnOf(h, x, false)), true, `history ${n}, op #${x}`);
     }
-    assert.ok(pass > 500 && fail > 500, `both verdicts exercised (${pass} pass, ${fail} fail)`);
+    assert.ok(pass > 1000 && fail > 1000, `both verdicts exercised (${pass} pass, ${fail} fail)`);
   });
 });
 
@@ -296,6 +357,8 @@ interface SimOptions {
   domain: number;
   unknownRate: number;
   keys?: number;
+  /** Moments at which every op in flight gets an unknown outcome, as when a member is killed. */
+  crashes?: number;
 }
 
 /**
@@ -310,13 +373,14 @@ function simulate(rng: Rng, o: SimOptions): History {
   const recent = new Map<string, string[]>(keys.map((k) => [k, []]));
   const effects: { at: number; op: Operation }[] = [];
   const history: History = [];
+  const crashes = Array.from({ length: o.crashes ?? 0 }, () => rng.next() * o.opsPerClient * 16);
   for (let c = 0; c < o.clients; c++) {
     let t = rng.next() * 10;
     for (let i = 0; i < o.opsPerClient; i++) {
       const key = rng.pick(keys);
       const call = t + rng.next() * 5;
       const duration = 0.5 + rng.next() * 25;
-      const unknown = rng.chance(o.unknownRate);
+      const unknown = rng.chance(o.unknownRate) || crashes.some((t) => t > call && t < call + duration);
       const r = rng.next();
       let op: Operation;
       if (r < 0.4) op = put(value(), call, unknown ? null : call + duration, key, c);
@@ -351,9 +415,10 @@ function simulate(rng: Rng, o: SimOptions): History {
 }
 
 /**
- * Makes one completed get read a value it provably cannot see: every op that could have written
- * w returned before a completed put of another value was called, and that put returned before
- * the get was called; with no deletes, nothing can restore w (or absent) after that put.
+ * Makes one completed get read a value it provably cannot see: every op on its key that could
+ * have written w returned before a completed put of another value was called, and that put
+ * returned before the get was called; with no deletes, nothing can restore w (or absent) after
+ * that put.
  * Returns the index of the changed get, or -1 if this history has no such triple.
  */
 function corruptOneRead(rng: Rng, h: History): number {
@@ -368,11 +433,13 @@ function corruptOneRead(rng: Rng, h: History): number {
   const gets = h.map((op, i) => [op, i] as const).filter(([op]) => op.kind === 'get' && op.return !== null);
   for (let attempt = 0; attempt < 200 && gets.length > 0; attempt++) {
     const [g, gi] = rng.pick(gets);
-    const barriers = h.filter((p) => p.kind === 'put' && p.return !== null && p.return < g.call);
+    const barriers = h.filter((p) => p.key === g.key && p.kind === 'put' && p.return !== null && p.return < g.call);
     if (barriers.length === 0) continue;
     const barrier = rng.pick(barriers);
     const stale = [...writers.entries()]
-      .filter(([v, ws]) => v !== barrier.input.value && ws.every((w) => w.return !== null && w.return < barrier.call))
+      .filter(
+        ([v, ws]) => v !== barrier.input.value && ws.every((w) => w.key !== g.key || (w.return !== null && w.return < barrier.call)),
+      )
       .map(([v]) => v);
     // Prefer a value that was really written over "absent".
     const candidates = stale.length > 1 ? stale.filter((v) => v !== null) : stale;
@@ -396,6 +463,7 @@ describe('randomized: simulated linearizable registers', () => {
         domain: rng.chance(0.5) ? 0 : 2 + rng.int(4),
         unknownRate: rng.chance(0.5) ? 0 : 0.05,
         keys: rng.chance(0.3) ? 1 + rng.int(3) : undefined,
+        crashes: rng.chance(0.3) ? 1 + rng.int(4) : undefined,
       };
       const h = simulate(rng, opts);
       const r = checkLinearizable(h, { timeoutMs: 20_000 });
@@ -571,6 +639,25 @@ describe('budget and performance', () => {
     console.log(`# lincheck: ${h.length} ops, 1 key, 8 clients, one stale read: ${r.ok} in ${ms.toFixed(1)} ms (with explanation)`);
     assert.equal(r.ok, false);
     assert.ok(ms < 20_000);
+  });
+
+  it('checks 5,000 ops on one key at concurrency 16 with 20 crashes', () => {
+    const rng = new Rng(77);
+    const h = simulate(rng, { clients: 16, opsPerClient: 320, domain: 0, unknownRate: 0, crashes: 20 });
+    const unknown = h.filter((op) => op.return === null).length;
+    let t0 = performance.now();
+    let r = checkLinearizable(h, { timeoutMs: 20_000 });
+    let ms = performance.now() - t0;
+    console.log(`# lincheck: ${h.length} ops, 1 key, 16 clients, ${unknown} unknown outcomes: ${r.ok} in ${ms.toFixed(1)} ms`);
+    assert.deepEqual(r, { ok: true });
+    assert.ok(unknown > 50);
+    assert.ok(corruptOneRead(rng, h) >= 0);
+    t0 = performance.now();
+    r = checkLinearizable(h, { timeoutMs: 20_000 });
+    ms = performance.now() - t0;
+    console.log(`# lincheck: the same with one stale read: ${r.ok} in ${ms.toFixed(1)} ms (with explanation)`);
+    assert.equal(r.ok, false);
+    if (process.env.SHOWX) console.log(r.ok === false ? r.explanation : '');
   });
 
   it('checks 20,000 ops over 50 keys at concurrency 32', () => {

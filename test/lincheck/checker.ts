@@ -7,27 +7,34 @@
 //   get() -> v              legal iff the register holds v (null = absent);
 //   cas(e, n) -> swapped    legal iff the register holds e, and then sets n;
 //   cas(e, n) -> not        legal iff the register does not hold e, and changes nothing.
-// An operation whose outcome is unknown (return = null) may or may not have taken effect: it is
-// given a return time of +infinity and its output is not checked, so it can be placed anywhere
-// after its call, including after everything else (which is the same as never). An unknown put
-// then sets its value; an unknown cas swaps iff the register holds its expected value; an unknown
-// get constrains nothing and is dropped.
+// An operation whose outcome is unknown (return = null) may or may not have taken effect: as in
+// porcupine, its return time is +infinity and its output is not checked, so it can be placed
+// anywhere after its call, including after everything else (which is the same as never). An
+// unknown put then sets its value; an unknown cas swaps iff the register holds its expected
+// value; an unknown get constrains nothing and is dropped.
 //
 // The search is Wing & Gong's, with Lowe's memoization, as porcupine does it: the call and return
-// events of one key, sorted by time, form a doubly linked list. Walking it from the front, a
-// call entry is "linearized" when its operation is legal in the current state: the operation's
-// call and return entries are lifted out of the list, (operation, previous state) is pushed on a
-// stack, and the walk restarts at the front. Reaching a return entry means that operation had to
-// be linearized by now and was not, so the last choice is undone (popped and unlifted) and the
-// walk continues after it. A set of (linearized-operations bitset, state) pairs already explored
-// prunes repeats: the future of the search depends on nothing else. The history is linearizable
-// iff every operation with a known outcome gets linearized.
+// events of one key, sorted by time (calls first at equal times, so touching intervals count as
+// concurrent), form a doubly linked list. Walking it from the front, a call entry is linearized
+// when its operation is legal in the current state: the operation's call and return entries are
+// lifted out of the list, (operation, previous state) is pushed on a stack, and the walk restarts
+// at the front. Reaching a return entry means that operation had to be linearized by now and was
+// not, so the last choice is undone (popped, unlifted) and the walk goes on after it. A memo of
+// the configurations already explored - (linearized set as a bitset, state) - prunes repeats:
+// the future of the search depends on nothing else. The history is linearizable iff every
+// operation with a known outcome gets linearized. On top of that, each argued where it is:
+// - unknown-outcome operations live in a list of their own and are tried only at a dead end,
+//   and only when they move the register to a value some operation needs; a configuration is
+//   also pruned when one with the same known set and state and fewer unknown operations
+//   linearized was seen (it can do everything this one can); of unknown operations with the
+//   same effect only the first unused one is tried;
+// - a legal read (get, or cas that did not swap) is taken at once with no alternative to try;
+// - values no operation reads or expects are one state to the search (see KeyValues).
 //
-// On failure the explanation names the first operation that cannot be linearized: the smallest
-// prefix of the history (cut at a return event, with the operations still in flight at the cut
-// treated as unknown) that is not linearizable is found by binary search (not being linearizable
-// is preserved by extending a prefix), and the states the register could hold when that
-// operation had to take effect are the states at the search's dead ends at its return entry.
+// On failure the explanation names the first operation that cannot be linearized - the one
+// whose return ends the shortest prefix of the history (operations still in flight at the cut
+// treated as unknown) that is not linearizable - and the values the register could hold
+// wherever that operation could have taken effect.
 import type { History, Operation } from './history.ts';
 import { formatOp, formatValue } from './history.ts';
 
@@ -54,10 +61,12 @@ interface KeyOp {
   op: Operation;
   kind: number;
   known: boolean;
-  /** put: value; get: value read; cas: expected. */
+  /** put: value; get: value read; cas: expected (as a state of the search: see KeyValues). */
   a: number;
-  /** cas: new value. */
+  /** cas: new value (likewise). */
   b: number;
+  /** put: value; cas: new value - the value itself, for explanations. */
+  written: number;
   /** cas: swapped. */
   swapped: boolean;
   call: number;
@@ -79,19 +88,17 @@ export function checkLinearizable(history: History, options: CheckOptions = {}):
 
   const timedOut: string[] = [];
   for (const key of [...byKey.keys()].sort()) {
-    const values = new Interner();
-    const init = values.id(options.initial?.[key] ?? null);
-    const ops = keyOps(history, byKey.get(key)!, values);
+    const { ops, values } = keyOps(history, byKey.get(key)!, new Interner(), options.initial?.[key] ?? null);
     let verdict: SearchResult;
     try {
-      verdict = search(ops, init, deadline, false);
+      verdict = search(ops, values, deadline);
     } catch (e) {
       if (!(e instanceof TimeoutError)) throw e;
       timedOut.push(key);
       continue;
     }
     if (verdict.ok) continue;
-    return { ok: false, key, explanation: explain(key, ops, init, values, verdict, deadline) };
+    return { ok: false, key, explanation: explain(key, ops, values, verdict, deadline) };
   }
   if (timedOut.length > 0) {
     const shown = timedOut.slice(0, 5).map((k) => formatValue(k)).join(', ');
@@ -152,28 +159,61 @@ class Interner {
   show(id: number): string {
     return formatValue(this.names[id]);
   }
+
+  get size(): number {
+    return this.names.length;
+  }
 }
 
-function keyOps(history: History, indexes: number[], values: Interner): KeyOp[] {
+/**
+ * The values of one key. The model only ever compares the register with the values gets read and
+ * cas ops expect ("observed" values); every other value behaves the same in every future, so the
+ * search uses one state, `hidden`, for all of them. That keeps the memo from telling apart
+ * configurations that differ only in which unread value was written (and makes interchangeable
+ * the unknown-outcome puts of values nobody read). Explanations still show the real values.
+ */
+interface KeyValues {
+  names: Interner;
+  observed: Uint8Array;
+  hidden: number;
+  /** The initial state as the search sees it, and as a value. */
+  init: number;
+  initValue: number;
+}
+
+function keyOps(history: History, indexes: number[], names: Interner, initial: string | null): { ops: KeyOp[]; values: KeyValues } {
   const out: KeyOp[] = [];
+  const initValue = names.id(initial);
   for (const index of indexes) {
     const op = history[index]!;
     const known = op.return !== null;
     if (op.kind === 'get' && !known) continue; // constrains nothing
     const kind = op.kind === 'put' ? PUT : op.kind === 'get' ? GET : CAS;
+    const a = names.id(kind === PUT ? op.input.value : kind === GET ? op.output.value : op.input.expected);
+    const b = kind === CAS ? names.id(op.input.newValue) : 0;
     out.push({
       index,
       op,
       kind,
       known,
-      a: values.id(kind === PUT ? op.input.value : kind === GET ? op.output.value : op.input.expected),
-      b: kind === CAS ? values.id(op.input.newValue) : 0,
+      a,
+      b,
+      written: kind === PUT ? a : b,
       swapped: kind === CAS && known && op.output.ok === true,
       call: op.call,
       ret: op.return ?? Infinity,
     });
   }
-  return out;
+  const hidden = names.size;
+  const observed = new Uint8Array(hidden + 1);
+  for (const op of out) if (op.kind !== PUT) observed[op.a] = 1;
+  observed[hidden] = 1;
+  const state = (v: number): number => (observed[v] ? v : hidden);
+  for (const op of out) {
+    if (op.kind === PUT) op.a = state(op.a);
+    if (op.kind === CAS) op.b = state(op.b);
+  }
+  return { ops: out, values: { names, observed, hidden, init: state(initValue), initValue } };
 }
 
 /** The register after `op` in `state`, or -1 if `op` (with its recorded output) is not legal there. */
@@ -190,10 +230,19 @@ function step(state: number, op: KeyOp): number {
   }
 }
 
+interface Watched {
+  /** Values the register held where the watched op could go and was not legal. */
+  illegal: Set<number>;
+  /** Values the register held where the watched op could go and was legal. */
+  legal: Set<number>;
+  /** Values, not legal for it, that operations still in flight could have moved the register to there. */
+  illegalVia: Set<number>;
+}
+
 interface DeadEnd {
-  /** The states the search was in when it got stuck at this op's return entry. */
+  /** The values the register held when the search got stuck at this op's return entry, not legal there. */
   states: Set<number>;
-  /** The further states operations still in flight (unknown outcome, or returning later) could move it to. */
+  /** The further values operations still in flight could have moved the register to there. */
   viaUnknown: Set<number>;
 }
 
@@ -208,6 +257,7 @@ type SearchResult =
       stalledOn: number;
       /** Of the ops the search got stuck at, the one whose return comes last in sortedEvents(). */
       latestStall: number;
+      watched: Watched;
     };
 
 /** Sorted events of ops: 2*j = call of ops[j], 2*j+1 = its return. Calls before returns at equal times. */
@@ -377,7 +427,13 @@ function growInt(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: boolean): SearchResult {
+/**
+ * Searches for a linearization of ops. With `watch` (an index into ops), also records for
+ * explanations where the search got stuck and the values the register held wherever ops[watch]
+ * could have been placed.
+ */
+function search(ops: KeyOp[], values: KeyValues, deadline: number, watch?: number): SearchResult {
+  const recordDeadEnds = watch !== undefined;
   // Operations with a known outcome go into the entry list; those with an unknown outcome have
   // no return entry to bound them (it would sit at +infinity), so they are kept apart in their own
   // list, in call order, and tried only after every known operation that could go next: at the
@@ -442,6 +498,19 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
     }
     unext[last] = NIL;
   }
+  // Unknown ops with the same effect are interchangeable once both may go (and both then may go
+  // forever after), so only the first unused one of each kind is tried: sameBefore[u] is the
+  // previous one (in call order) with the same effect, or -1.
+  const sameBefore = new Int32Array(U).fill(-1);
+  {
+    const lastOf = new Map<string, number>();
+    for (let n = unext[HEAD]!; n !== NIL; n = unext[n]!) {
+      const op = ops[unknown[n - 1]!]!;
+      const effect = op.kind === PUT ? `p${op.a}` : `c${op.a},${op.b}`;
+      sameBefore[n - 1] = lastOf.get(effect) ?? -1;
+      lastOf.set(effect, n - 1);
+    }
+  }
   const ulift = (n: number): void => {
     unext[uprev[n]!] = unext[n]!;
     if (unext[n] !== NIL) uprev[unext[n]!] = uprev[n]!;
@@ -502,7 +571,12 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
     return n;
   };
 
-  let state = init;
+  let state = values.init;
+  // The value the register holds (state is `hidden` for many), tracked for explanations only.
+  let value = values.initValue;
+  const stackValue: number[] = [];
+  const valueAfter = (op: KeyOp, before: number): number =>
+    op.kind === PUT || (op.kind === CAS && before === op.a) ? op.written : value;
   let node = next[HEAD]!; // phase 1: walking the entry list
   let unode = NIL; // phase 2: walking the unknown list, up to the return entry `stop`
   let stop = NIL;
@@ -514,47 +588,153 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
   // state is one k needs (a value a get read, a value a swapped cas expected, or - for a cas that
   // failed but expected the current state - any other value) or the value an available unknown
   // cas expects. Only unknown ops that move to such a state are tried.
-  const targets: number[] = [];
+  const targetMark = new Int32Array(values.hidden + 1); // === mark: a target at this dead end
+  let mark = 0;
   let anyChange = false;
   const enterPhase2 = (returnNode: number, s: number): void => {
     stop = returnNode;
     stopTime = ops[known[(returnNode - 1) >> 1]!]!.ret;
-    targets.length = 0;
+    mark++;
     anyChange = false;
     for (let n = next[HEAD]!; n !== returnNode; n = next[n]!) {
       if (((n - 1) & 1) !== 0) continue;
       const op = ops[known[(n - 1) >> 1]!]!;
       if (op.kind === GET || (op.kind === CAS && op.swapped)) {
-        if (op.a !== s) targets.push(op.a);
+        if (op.a !== s) targetMark[op.a] = mark;
       } else if (op.kind === CAS && op.a === s) {
         anyChange = true;
       }
     }
     for (let n = unext[HEAD]!; n !== NIL && ops[unknown[n - 1]!]!.call <= stopTime; n = unext[n]!) {
       const op = ops[unknown[n - 1]!]!;
-      if (op.kind === CAS) targets.push(op.a);
+      if (op.kind === CAS) targetMark[op.a] = mark;
     }
   };
-  const useful = (after: number, s: number): boolean => after !== s && (anyChange || targets.includes(after));
+  const useful = (after: number, s: number): boolean => after !== s && (anyChange || targetMark[after] === mark);
+  // Reads go first. A get, or a cas that failed, changes nothing wherever it is legal, and once
+  // it may go (nothing that must precede it is left) any linearization from here can be
+  // rearranged to place it first. So a legal one is taken at once, as a forced choice: if that
+  // fails, this configuration has failed, with no alternative to try.
+  const isRead = (op: KeyOp): boolean => op.kind === GET || (op.kind === CAS && op.known && !op.swapped);
+  const stackForced: boolean[] = [];
+  const push = (choice: number, op: KeyOp, after: number, forced: boolean): void => {
+    stackNode.push(choice);
+    stackState.push(state);
+    stackForced.push(forced);
+    if (recordDeadEnds) {
+      stackValue.push(value);
+      value = valueAfter(op, state);
+    }
+    state = after;
+  };
+  /** Undoes choices up to the last one that has alternatives left; false if there is none. */
+  const backtrack = (): boolean => {
+    for (;;) {
+      const top = stackNode.pop();
+      if (top === undefined) return false;
+      state = stackState.pop()!;
+      const forced = stackForced.pop()!;
+      if (recordDeadEnds) value = stackValue.pop()!;
+      if (top > 0) {
+        toggleKnown((top - 1) >> 1);
+        unlift(top);
+        remainingKnown++;
+        if (forced) continue;
+        stop = NIL;
+        node = next[top]!;
+      } else {
+        const un = -top;
+        toggleUnknown(un - 1);
+        uunlift(un);
+        enterPhase2(firstReturn(), state);
+        unode = unext[un]!;
+      }
+      return true;
+    }
+  };
+  const watched: Watched = { illegal: new Set(), legal: new Set(), illegalVia: new Set() };
+  const watchNode = watch === undefined ? NIL : 1 + 2 * known.indexOf(watch);
+  const failed = (): SearchResult => ({ ok: false, deadEnds, longest, stalledOn, latestStall, watched });
+  /** Adds to `into` the values other than v that unknown ops called by `until` could move v to. */
+  const closeOver = (v0: number, until: number, into: Set<number>): void => {
+    const todo = [v0];
+    const seen = new Set(todo);
+    while (todo.length > 0) {
+      const v = todo.pop()!;
+      const s = values.observed[v] ? v : values.hidden;
+      for (let n = unext[HEAD]!; n !== NIL && ops[unknown[n - 1]!]!.call <= until; n = unext[n]!) {
+        const op = ops[unknown[n - 1]!]!;
+        const after = op.kind === PUT || s === op.a ? op.written : v;
+        if (!seen.has(after)) {
+          seen.add(after);
+          into.add(after);
+          todo.push(after);
+        }
+      }
+    }
+  };
+  const closedWatch = new Set<string>();
+
+  let fresh = true; // at a configuration not yet looked at
   let steps = 0;
   for (;;) {
     if (remainingKnown === 0) return { ok: true };
     if ((++steps & 0x7ff) === 0 && performance.now() > deadline) throw new TimeoutError();
+    if (fresh) {
+      fresh = false;
+      stop = NIL;
+      node = next[HEAD]!;
+      let forced = NIL;
+      let dominated = false;
+      for (let n = next[HEAD]!; ((n - 1) & 1) === 0; n = next[n]!) {
+        const k = (n - 1) >> 1;
+        const op = ops[known[k]!]!;
+        if (n === watchNode) {
+          (step(state, op) < 0 ? watched.illegal : watched.legal).add(value);
+          let r = next[n]!;
+          while (((r - 1) & 1) === 0) r = next[r]!;
+          const once = `${value}:${uHash}:${r}`;
+          if (!closedWatch.has(once)) {
+            closedWatch.add(once);
+            const more = new Set<number>();
+            closeOver(value, ops[known[(r - 1) >> 1]!]!.ret, more);
+            for (const v of more) (step(values.observed[v] ? v : values.hidden, op) < 0 ? watched.illegalVia : watched.legal).add(v);
+          }
+        }
+        // (Never the watched op: the values it could see after this point matter too.)
+        if (!isRead(op) || n === watchNode || step(state, op) < 0) continue;
+        toggleKnown(k);
+        if (explore(state)) forced = n;
+        else {
+          // Seen, and failed (it cannot be on the current path: its known set is larger).
+          toggleKnown(k);
+          dominated = true;
+        }
+        break;
+      }
+      if (forced !== NIL) {
+        push(forced, ops[known[(forced - 1) >> 1]!]!, state, true);
+        lift(forced);
+        remainingKnown--;
+        fresh = true;
+      } else if (dominated && !backtrack()) return failed();
+      continue;
+    }
+
     if (stop === NIL) {
       const e = node - 1;
       const k = e >> 1;
       if ((e & 1) === 0) {
         // A call entry: try to linearize known[k] here.
-        const after = step(state, ops[known[k]!]!);
+        const op = ops[known[k]!]!;
+        const after = step(state, op);
         if (after >= 0) {
           toggleKnown(k);
           if (explore(after)) {
-            stackNode.push(node);
-            stackState.push(state);
-            state = after;
+            push(node, op, after, false);
             lift(node);
             remainingKnown--;
-            node = next[HEAD]!;
+            fresh = true;
             continue;
           }
           toggleKnown(k);
@@ -570,74 +750,50 @@ function search(ops: KeyOp[], init: number, deadline: number, recordDeadEnds: bo
 
     if (unode !== NIL && ops[unknown[unode - 1]!]!.call <= stopTime) {
       const u = unode - 1;
-      const after = step(state, ops[unknown[u]!]!); // always legal: the output is not checked
-      if (!useful(after, state)) {
-        unode = unext[unode]!;
-        continue;
+      const op = ops[unknown[u]!]!;
+      const after = step(state, op); // always legal: the output is not checked
+      let skip = !useful(after, state);
+      for (let w = sameBefore[u]!; !skip && w >= 0; w = sameBefore[w]!) {
+        if ((uBits[w >>> 5]! & (1 << (w & 31))) === 0) skip = true; // an unused twin goes first
       }
-      toggleUnknown(u);
-      if (explore(after)) {
-        stackNode.push(-unode);
-        stackState.push(state);
-        state = after;
-        ulift(unode);
-        stop = NIL;
-        node = next[HEAD]!;
-        continue;
+      if (!skip) {
+        toggleUnknown(u);
+        if (explore(after)) {
+          push(-unode, op, after, false);
+          ulift(unode);
+          fresh = true;
+          continue;
+        }
+        toggleUnknown(u);
       }
-      toggleUnknown(u);
       unode = unext[unode]!;
       continue;
     }
 
     // A dead end: nothing more can go before the return entry `stop`. Undo the last choice.
     const blocked = known[(stop - 1) >> 1]!;
-    if (recordDeadEnds) {
-      // The state here, and those the unknown ops still available could move the register to.
+    if (recordDeadEnds && step(state, ops[blocked]!) < 0) {
+      // The value here, where the blocked op cannot go, and those the unknown ops still
+      // available could move the register to. (Where it could go, but everything after it
+      // failed, the value says nothing about it.)
       let d = deadEnds.get(blocked);
       if (d === undefined) deadEnds.set(blocked, (d = { states: new Set(), viaUnknown: new Set() }));
-      d.states.add(state);
-      const once = `${blocked}:${state}:${uHash}`;
+      d.states.add(value);
+      const once = `${blocked}:${value}:${uHash}`;
       if (!closed.has(once)) {
         closed.add(once);
-        const todo = [state];
-        const seen = new Set(todo);
-        while (todo.length > 0) {
-          const s = todo.pop()!;
-          for (let n = unext[HEAD]!; n !== NIL && ops[unknown[n - 1]!]!.call <= stopTime; n = unext[n]!) {
-            const after = step(s, ops[unknown[n - 1]!]!);
-            if (!seen.has(after)) {
-              seen.add(after);
-              d.viaUnknown.add(after);
-              todo.push(after);
-            }
-          }
-        }
+        closeOver(value, stopTime, d.viaUnknown);
       }
     }
     if (stackNode.length > longest.length || stalledOn < 0) {
       longest = stackNode.map(opOfChoice);
       stalledOn = blocked;
     }
-    if (latestStall < 0 || ops[blocked]!.ret > ops[latestStall]!.ret || (ops[blocked]!.ret === ops[latestStall]!.ret && blocked > latestStall)) {
+    const b = ops[blocked]!;
+    if (latestStall < 0 || b.ret > ops[latestStall]!.ret || (b.ret === ops[latestStall]!.ret && blocked > latestStall)) {
       latestStall = blocked;
     }
-    if (stackNode.length === 0) return { ok: false, deadEnds, longest, stalledOn, latestStall };
-    const top = stackNode.pop()!;
-    state = stackState.pop()!;
-    if (top > 0) {
-      toggleKnown((top - 1) >> 1);
-      unlift(top);
-      remainingKnown++;
-      stop = NIL;
-      node = next[top]!;
-    } else {
-      const un = -top;
-      toggleUnknown(un - 1);
-      uunlift(un);
-      enterPhase2(firstReturn(), state);
-      unode = unext[un]!;
-    }
+    if (!backtrack()) return failed();
   }
 }
 
@@ -655,8 +811,7 @@ function prefixOps(ops: KeyOp[], pos: Int32Array, cut: number): KeyOp[] {
 function explain(
   key: string,
   ops: KeyOp[],
-  init: number,
-  values: Interner,
+  values: KeyValues,
   full: Extract<SearchResult, { ok: false }>,
   deadline: number,
 ): string {
@@ -678,9 +833,10 @@ function explain(
   });
   let failing: { cut: number; ops: KeyOp[]; result: Extract<SearchResult, { ok: false }> } | undefined;
   try {
-    let lo = cuts.indexOf(pos[2 * full.latestStall + 1]!);
+    let lo = full.latestStall < 0 ? 0 : cuts.indexOf(pos[2 * full.latestStall + 1]!);
     const atStall = prefixOps(ops, pos, cuts[lo]!);
-    const first = search(atStall, init, deadline, true);
+    const atStallWatch = atStall.indexOf(ops[events[cuts[lo]!]! >> 1]!);
+    const first = search(atStall, values, deadline, atStallWatch);
     if (!first.ok) failing = { cut: cuts[lo]!, ops: atStall, result: first };
     else {
       // Rare: the order got stuck before the return that makes the history fail.
@@ -688,11 +844,11 @@ function explain(
       let hi = cuts.length - 1; // the whole history (cut at the last known return) fails
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (search(prefixOps(ops, pos, cuts[mid]!), init, deadline, false).ok) lo = mid + 1;
+        if (search(prefixOps(ops, pos, cuts[mid]!), values, deadline).ok) lo = mid + 1;
         else hi = mid;
       }
       const sub = prefixOps(ops, pos, cuts[lo]!);
-      const result = search(sub, init, deadline, true);
+      const result = search(sub, values, deadline, sub.indexOf(ops[events[cuts[lo]!]! >> 1]!));
       if (!result.ok) failing = { cut: cuts[lo]!, ops: sub, result };
     }
   } catch (e) {
@@ -717,9 +873,14 @@ function explain(
   );
   lines.push(line(x));
   const local = failing.ops.indexOf(x);
+  let unread = false;
   const list = (states: Iterable<number>): string => {
-    const ids = [...states].sort((p, q) => p - q);
-    const shown = ids.slice(0, 12).map((s) => values.show(s));
+    const ids = [...states].sort((p, q) => values.observed[q]! - values.observed[p]! || p - q);
+    const shown = ids.slice(0, 12).map((v) => {
+      if (values.observed[v]) return values.names.show(v);
+      unread = true;
+      return `${values.names.show(v)}*`;
+    });
     return shown.join(', ') + (ids.length > 12 ? `, … (${ids.length} values)` : '');
   };
   const statesAt = (j: number): string => {
@@ -730,25 +891,53 @@ function explain(
       (extra.length > 0 ? `; or, through operations still in flight then, ${list(extra)}` : '')
     );
   };
-  if (failing.result.deadEnds.has(local)) {
-    lines.push(
-      `After the ${completedBefore} operation(s) on this key that returned before it (in every order real time allows, ` +
-        `with any of the operations still in flight), the register could only hold: ${statesAt(local)}`,
-    );
-    if (x.kind === GET) lines.push(`so the get cannot have read ${values.show(x.a)}.`);
-    else if (x.kind === CAS && x.swapped) lines.push(`so the cas, expecting ${values.show(x.a)}, cannot have swapped.`);
-    else if (x.kind === CAS) lines.push(`so the cas, expecting ${values.show(x.a)}, cannot have failed to swap.`);
-  } else {
-    // The search never even reached x's return: with x's outcome as recorded, the operations
-    // that returned before it cannot be ordered. Show where it got stuck.
-    lines.push('With its outcome as recorded, the operations that returned before it cannot be ordered; every order got stuck at:');
-    const stuck = [...failing.result.deadEnds.keys()].sort((p, q) => failing.ops[q]!.ret - failing.ops[p]!.ret);
-    for (const j of stuck.slice(0, 6)) {
-      lines.push(`${line(failing.ops[j]!)}\n      (the register could then only hold: ${statesAt(j)})`);
-    }
+  const w = failing.result.watched;
+  const via = [...w.illegalVia].filter((v) => !w.illegal.has(v));
+  const viaText = `had operations still in flight taken effect just then, ${list(via)}`;
+  const elsewhere =
+    w.illegal.size === 0 ? viaText : list(w.illegal) + (via.length > 0 ? `; or, ${viaText}` : '');
+  const needs =
+    x.kind === GET
+      ? `so the get cannot have read ${values.names.show(x.a)}.`
+      : x.kind === CAS && x.swapped
+        ? `so the cas, expecting ${values.names.show(x.a)}, cannot have swapped.`
+        : x.kind === CAS
+          ? `so the cas, expecting ${values.names.show(x.a)}, cannot have failed to swap.`
+          : '';
+  const where = '(in every order real time allows, with or without the operations still in flight)';
+  const stuckAt = (heading: string): void => {
+    // Where orders got stuck, latest first: at ops concurrent with x, or all if none is.
+    let stuck = [...failing.result.deadEnds.keys()].filter((j) => j !== local);
+    const near = stuck.filter((j) => failing.ops[j]!.ret >= x.call);
+    if (near.length > 0) stuck = near;
+    stuck.sort((p, q) => failing.ops[q]!.ret - failing.ops[p]!.ret);
+    if (stuck.length === 0) return;
+    lines.push(heading);
+    for (const j of stuck.slice(0, 6)) lines.push(`${line(failing.ops[j]!)}\n      (the register could then only hold: ${statesAt(j)})`);
     if (stuck.length > 6) lines.push(`  … and ${stuck.length - 6} more`);
+  };
+  if (w.legal.size === 0 && (w.illegal.size > 0 || via.length > 0)) {
+    lines.push(`Wherever it could take effect ${where}, the register held: ${elsewhere}`);
+    if (needs) lines.push(needs);
+  } else if (w.legal.size > 0) {
+    lines.push(
+      `It could take effect as recorded only where the register held ${list(w.legal)}` +
+        (w.illegal.size > 0 || via.length > 0 ? ` (elsewhere: ${elsewhere})` : '') +
+        ', and every order that places it there leaves no place for another operation.',
+    );
+    stuckAt('Those orders got stuck at:');
+  } else {
+    // It never even could go: with x's outcome as recorded, the operations that returned
+    // before it cannot be ordered.
+    lines.push(`With its outcome as recorded, the ${completedBefore} operation(s) that returned before it cannot be ordered:`);
+    stuckAt('every order got stuck at:');
   }
 
+  if (unread) {
+    lines.push(
+      '(* no operation on this key read or expected this value; any other such value written then is equally possible)',
+    );
+  }
   const concurrent = ops.filter((o) => o !== x && o.known && o.call <= x.ret && o.ret >= x.call);
   if (concurrent.length > 0) {
     lines.push(`Operations concurrent with ${name(x)}:`);
@@ -769,7 +958,7 @@ function explain(
     lines.push(`The last operations that returned before ${name(x)} was called (newest last):`);
     for (const o of before.slice(-8)) lines.push(line(o));
   } else {
-    lines.push(`Nothing on this key returned before ${name(x)} was called; the register started as ${values.show(init)}.`);
+    lines.push(`Nothing on this key returned before ${name(x)} was called; the register started as ${values.names.show(values.initValue)}.`);
   }
   return lines.join('\n');
 }
