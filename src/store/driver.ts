@@ -4,10 +4,19 @@
 // keeps each cycle a single uninterrupted turn of the event loop.
 import type { ConfChange, Entry, Message, NodeId, RawNode, Ready, SoftState } from '../raft/index.ts';
 
-/** Persists a Ready's log state and applies its committed entries, as one durable write.
+/** Persists a Ready's log state and applies its committed entries, as one transaction.
  *  Returns one result per committed entry (what the proposer is answered with). */
 export interface ReadyStore<Result> {
   commitReady(rd: Ready): Result[];
+  /** Makes what commitReady wrote durable (fsync), without blocking the event loop. */
+  sync(): Promise<void>;
+}
+
+/** Messages a leader may send before its own log write is durable (Raft thesis §10.2.1): it
+ *  counts itself toward a commit only in a later Ready, after this one's sync. Everything that
+ *  promises durability (acknowledgements, votes) waits for the sync. */
+function sendableBeforeSync(m: Message): boolean {
+  return m.type === 'MsgApp' || m.type === 'MsgSnap';
 }
 
 export interface Transport {
@@ -63,6 +72,8 @@ export interface DriverOptions<Result> {
   events?: DriverEvents;
   /** Waiting reads and proposals at most; beyond, new ones are refused (backpressure). */
   waitersMax?: number;
+  /** The store failed to persist (disk full, I/O error): stop this member. */
+  onFatal?: (err: unknown) => void;
 }
 
 export class RaftDriver<Result> {
@@ -75,7 +86,9 @@ export class RaftDriver<Result> {
   private readonly waitersMax: number;
   private ticker: unknown = null;
   private scheduled = false;
+  private cycling = false;
   private stopped = false;
+  private readonly onFatal: (err: unknown) => void;
   private readonly proposals = new Map<number, Waiter<Result>>();
   private readonly reads = new Map<string, ReadWaiter>();
   private readSequence = 0;
@@ -89,6 +102,11 @@ export class RaftDriver<Result> {
     this.tickMillis = options.tickMillis;
     this.events = options.events ?? {};
     this.waitersMax = options.waitersMax ?? 100_000;
+    this.onFatal =
+      options.onFatal ??
+      ((err) => {
+        throw err;
+      });
     this.appliedIndex = this.raw.raft.raftLog.applied;
   }
 
@@ -168,11 +186,39 @@ export class RaftDriver<Result> {
     });
   }
 
+  /** Runs Ready cycles until there is nothing to do; one at a time (a sync may be in flight,
+   *  during which new input accumulates into the next, larger batch). */
   processReady(): void {
+    if (this.cycling || this.stopped) return;
+    this.cycling = true;
+    this.cycle().then(
+      () => {
+        this.cycling = false;
+        if (!this.stopped && this.raw.hasReady()) this.schedule();
+      },
+      (err: unknown) => {
+        this.cycling = false;
+        // A write that cannot be made durable: this member must not go on pretending.
+        this.onFatal(err);
+      },
+    );
+  }
+
+  private async cycle(): Promise<void> {
     for (let rounds = 0; !this.stopped && rounds < 64 && this.raw.hasReady(); rounds++) {
       const rd = this.raw.ready();
       const results = this.store.commitReady(rd);
-      this.transport.send(rd.messages);
+      let late = rd.messages;
+      if (rd.mustSync) {
+        const early = rd.messages.filter(sendableBeforeSync);
+        if (early.length > 0) {
+          this.transport.send(early);
+          late = rd.messages.filter((m) => !sendableBeforeSync(m));
+        }
+        await this.store.sync();
+        if (this.stopped) return;
+      }
+      this.transport.send(late);
       if (rd.softState) this.events.onSoftState?.(rd.softState, this.raw.raft.term);
       this.settleProposals(rd.committedEntries, results);
       for (const rs of rd.readStates) {
@@ -189,7 +235,6 @@ export class RaftDriver<Result> {
       this.settleReads();
       if (rd.softState && rd.softState.state !== 'leader') this.failProposalsOnLostLeadership();
     }
-    if (!this.stopped && this.raw.hasReady()) this.schedule();
   }
 
   private settleProposals(entries: Entry[], results: Result[]): void {

@@ -11,7 +11,7 @@ import { KvStateMachine } from './kv/mvcc.ts';
 import { decodeWriteOp } from './kv/op-codec.ts';
 import type { WatchEvent, WriteResult } from './kv/types.ts';
 import type { Db } from './sqlite/database.ts';
-import { Meta, StoreError, openDatabase } from './sqlite/database.ts';
+import { Meta, StoreError, WalSync, openDatabase } from './sqlite/database.ts';
 import { SqliteLog } from './sqlite/log-store.ts';
 
 /** What a member's conf-change context carries (JSON). */
@@ -78,6 +78,7 @@ export function snapshotPath(snap: Snapshot): string {
 export class Replica implements ReadyStore<ApplyResult> {
   readonly db: Db;
   readonly meta: Meta;
+  private readonly walSync: WalSync;
   readonly log: SqliteLog;
   kv: KvStateMachine;
   hooks: ReplicaHooks = {};
@@ -102,6 +103,7 @@ export class Replica implements ReadyStore<ApplyResult> {
     this.logger = options.logger;
     this.db = openDatabase(options.path, { cacheBytes: options.cacheBytes, walAutocheckpointPages: options.walAutocheckpointPages });
     this.meta = new Meta(this.db);
+    this.walSync = new WalSync(options.path);
     this.log = new SqliteLog(this.db, this.meta);
     this.kv = new KvStateMachine(this.db, this.meta);
     this.appliedIndex = this.meta.number('applied_index');
@@ -131,12 +133,18 @@ export class Replica implements ReadyStore<ApplyResult> {
   /** Addresses of the members as the cluster told a joining member (kept until it has the list
    *  from the log itself). */
   rememberPeers(peers: Array<{ id: string } & MemberInfo>): void {
-    this.meta.setJson('join_peers', peers);
+    this.durably(() => this.meta.setJson('join_peers', peers));
     for (const p of peers) this.pendingMembers.set(p.id, { name: p.name, peerURL: p.peerURL, apiURL: p.apiURL });
   }
 
   close(): void {
+    this.walSync.close();
     this.db.close();
+  }
+
+  /** Makes everything committed so far durable (the driver calls it when a Ready must sync). */
+  sync(): Promise<void> {
+    return this.walSync.sync();
   }
 
   get applied(): number {
@@ -153,20 +161,30 @@ export class Replica implements ReadyStore<ApplyResult> {
   }
 
   /** Records who this member is (bootstrap or join). Once only. */
+  /** Runs a one-off write that must be on disk when this returns (identity, bootstrap). */
+  private durably(fn: () => void): void {
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   setIdentity(id: { clusterId: string; memberId: string; name: string }): void {
-    this.db.transaction(() => {
+    this.durably(() => {
       this.meta.set('cluster_id', id.clusterId);
       this.meta.set('member_id', id.memberId);
       this.meta.set('name', id.name);
-    })();
+    });
   }
 
   /** A founding member's log: its own addVoter entry, committed at term 1. */
   bootstrap(entries: Entry[], hardState: { term: number; vote: string; commit: number }): void {
-    this.db.transaction(() => {
+    this.durably(() => {
       this.log.append(entries);
       this.log.setHardState(hardState);
-    })();
+    });
     for (const e of entries) this.notePendingMember(e);
   }
 
@@ -204,9 +222,6 @@ export class Replica implements ReadyStore<ApplyResult> {
 
   commitReady(rd: Ready): ApplyResult[] {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
-    // fsync only when Raft needs it (new entries, term or vote). Applying alone can be redone
-    // from the durable log after a crash, and a later synced commit of the WAL covers it too.
-    this.setSynchronous(rd.mustSync);
     const events: WatchEvent[] = [];
     let membersChanged = false;
     const results = this.db.transaction(() => {
@@ -224,6 +239,7 @@ export class Replica implements ReadyStore<ApplyResult> {
           out.push(this.kv.apply(decodeWriteOp(e.data), events));
         }
       }
+      this.kv.flush();
       const last = rd.committedEntries[rd.committedEntries.length - 1];
       if (last) {
         this.appliedIndex = last.index;
@@ -241,14 +257,6 @@ export class Replica implements ReadyStore<ApplyResult> {
     }
     if (rd.committedEntries.length > 0) this.maybeCompactLog();
     return results;
-  }
-
-  private synchronousFull = true;
-
-  private setSynchronous(full: boolean): void {
-    if (full === this.synchronousFull) return;
-    this.db.pragma(full ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.synchronousFull = full;
   }
 
   private applyConf(e: Entry): void {

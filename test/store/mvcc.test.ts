@@ -18,7 +18,11 @@ let kv: KvStateMachine;
 let events: WatchEvent[];
 
 function write(op: WriteOp): WriteResult {
-  return db.transaction(() => kv.apply(op, events))();
+  return db.transaction(() => {
+    const r = kv.apply(op, events);
+    kv.flush();
+    return r;
+  })();
 }
 const put = (k: string, v: string, over = {}) => write({ op: 'put', put: putReq(k, v, over) });
 const keys = (r: { kvs: Array<{ key: Buffer }> }) => r.kvs.map((x) => x.key.toString());

@@ -75,6 +75,7 @@ export class KvStateMachine {
   private compactRev: number;
   /** Revision and sub-revision handed out by the write in progress (txn writes share one). */
   private pendingRev = 0;
+  private revisionDirty = false;
   private pendingSub = 0;
   private events: WatchEvent[] | null = null;
   private readonly stmts = new Map<string, Statement<unknown[]>>();
@@ -83,6 +84,8 @@ export class KvStateMachine {
   private readonly insertHistory;
   private readonly upsertKv;
   private readonly deleteKv;
+  /** Applies an op in a savepoint (a nested transaction inside the Ready's). */
+  private readonly inSavepoint: (op: WriteOp) => WriteResult;
 
   constructor(db: Db, meta: Meta) {
     this.db = db;
@@ -96,6 +99,7 @@ export class KvStateMachine {
     this.insertHistory = db.prepare('INSERT INTO kv_history (rev, sub, key, create_rev, version, value, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.upsertKv = db.prepare('INSERT INTO kv (key, rev, sub) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET rev = excluded.rev, sub = excluded.sub');
     this.deleteKv = db.prepare('DELETE FROM kv WHERE key = ?');
+    this.inSavepoint = db.transaction((op: WriteOp) => this.applyOp(op));
   }
 
   /** The current revision (etcd starts at 1 with an empty store). */
@@ -194,8 +198,9 @@ export class KvStateMachine {
     this.pendingSub = 0;
     const mark = events.length;
     try {
-      // A savepoint, so a refusal half-way through a txn leaves nothing behind.
-      return this.db.transaction(() => this.applyOp(op))();
+      // A txn runs in a savepoint, so a refusal half-way through leaves nothing behind; the
+      // other writes check everything before they change anything.
+      return op.op === 'txn' ? this.inSavepoint(op) : this.applyOp(op);
     } catch (err) {
       if (!(err instanceof KvError)) throw err;
       events.length = mark;
@@ -237,8 +242,15 @@ export class KvStateMachine {
   private finishRevision(): void {
     if (this.pendingRev === 0) return;
     this.rev = this.pendingRev;
-    this.meta.set('kv_revision', this.rev);
     this.pendingRev = 0;
+    this.revisionDirty = true;
+  }
+
+  /** Persists the revision counter; the caller runs it once at the end of its transaction. */
+  flush(): void {
+    if (!this.revisionDirty) return;
+    this.meta.set('kv_revision', this.rev);
+    this.revisionDirty = false;
   }
 
   private current(key: Buffer): CurrentRow | undefined {
