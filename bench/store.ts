@@ -149,6 +149,8 @@ async function runWorkloads(cluster: Cluster, rows: Row[], extra: { writtenPerPu
   const readKeys = Array.from({ length: 1000 }, (_, i) => `read-${i}`);
   for (const k of readKeys) await post(pool, '/v3/kv/put', JSON.stringify({ key: b64(k), value: b64(VALUE) }));
   const putBody = () => JSON.stringify({ key: b64(randomKey()), value: b64(VALUE) });
+  // Warm up (JIT, connection pools, page cache) before anything is measured, for both systems.
+  await runLoad({ concurrency: 16, durationMs: 3000, op: (_w, i) => (i % 2 ? post(pool, '/v3/kv/put', putBody()) : post(pool, '/v3/kv/range', JSON.stringify({ key: b64(readKeys[i % 1000]!) }))) });
   for (const c of [1, 16, 64]) {
     const before = cluster.procs.map((p) => writeBytes(p.pid));
     const result = await runLoad({ concurrency: c, durationMs: SECONDS * 1000, op: () => post(pool, '/v3/kv/put', putBody()) });

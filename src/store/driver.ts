@@ -53,9 +53,21 @@ interface Waiter<Result> {
 interface ReadWaiter {
   resolve: (index: number) => void;
   reject: (e: Error) => void;
-  /** Known once the read state arrives; the read completes when applied reaches it. */
-  index: number | null;
 }
+
+/** Reads that share one ReadIndex round (one heartbeat to a quorum serves them all). */
+interface ReadBatch {
+  waiters: ReadWaiter[];
+  /** Known once the read state arrives; the reads complete when applied reaches it. */
+  index: number | null;
+  issuedAt: number;
+}
+
+/** A ReadIndex round that got no answer this long is asked again (its messages were lost). */
+const READ_RETRY_MILLIS = 1000;
+/** ReadIndex rounds in flight at once: reads that arrive meanwhile share the next round
+ *  (coalescing, as etcd does). More rounds in flight measured slower here. */
+const READ_ROUNDS_MAX = 1;
 
 export interface DriverEvents {
   /** Leader or role changed. */
@@ -90,7 +102,9 @@ export class RaftDriver<Result> {
   private stopped = false;
   private readonly onFatal: (err: unknown) => void;
   private readonly proposals = new Map<number, Waiter<Result>>();
-  private readonly reads = new Map<string, ReadWaiter>();
+  private readonly reads = new Map<string, ReadBatch>();
+  /** Reads waiting for a round of their own. */
+  private queuedReads: ReadWaiter[] = [];
   private readSequence = 0;
   appliedIndex: number;
 
@@ -113,6 +127,7 @@ export class RaftDriver<Result> {
   start(): void {
     this.ticker = this.timers.setInterval(() => {
       this.raw.tick();
+      this.retryStaleReads();
       this.processReady();
     }, this.tickMillis);
     this.processReady();
@@ -124,7 +139,9 @@ export class RaftDriver<Result> {
     if (this.ticker !== null) this.timers.clearInterval(this.ticker);
     const stopped = new ProposalError('E_STOPPED', 'this member is shutting down');
     for (const w of this.proposals.values()) w.reject(stopped);
-    for (const r of this.reads.values()) r.reject(stopped);
+    for (const batch of this.reads.values()) for (const r of batch.waiters) r.reject(stopped);
+    for (const r of this.queuedReads) r.reject(stopped);
+    this.queuedReads = [];
     this.proposals.clear();
     this.reads.clear();
   }
@@ -169,11 +186,42 @@ export class RaftDriver<Result> {
    *  before the call (ReadIndex), so local state may then be read. */
   readIndex(): Promise<number> {
     if (this.stopped) return Promise.reject(new ProposalError('E_STOPPED', 'this member is shutting down'));
-    if (this.reads.size >= this.waitersMax) return Promise.reject(new ProposalError('E_PROPOSAL_DROPPED', 'too many reads in flight; retry shortly'));
+    if (this.queuedReads.length >= this.waitersMax) return Promise.reject(new ProposalError('E_PROPOSAL_DROPPED', 'too many reads in flight; retry shortly'));
+    return new Promise((resolve, reject) => {
+      this.queuedReads.push({ resolve, reject });
+      this.issueReads();
+    });
+  }
+
+  /** Starts a ReadIndex round for every queued read, unless enough rounds are unanswered. */
+  private issueReads(): void {
+    if (this.queuedReads.length === 0) return;
+    let unanswered = 0;
+    for (const batch of this.reads.values()) if (batch.index === null) unanswered++;
+    if (unanswered >= READ_ROUNDS_MAX) return;
     const context = `r${++this.readSequence}`;
-    if (!this.raw.readIndex(context)) return Promise.reject(new ProposalError('E_NOT_LEADER', 'no leader is known; cannot serve a linearizable read'));
+    const waiters = this.queuedReads;
+    this.queuedReads = [];
+    if (!this.raw.readIndex(context)) {
+      const err = new ProposalError('E_NOT_LEADER', 'no leader is known; cannot serve a linearizable read');
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    this.reads.set(context, { waiters, index: null, issuedAt: Date.now() });
     this.schedule();
-    return new Promise((resolve, reject) => this.reads.set(context, { resolve, reject, index: null }));
+  }
+
+  /** A round whose answer was lost: its reads join a fresh round (their callers' deadlines
+   *  still bound the wait). */
+  private retryStaleReads(): void {
+    const now = Date.now();
+    for (const [context, batch] of this.reads) {
+      if (batch.index === null && now - batch.issuedAt >= READ_RETRY_MILLIS) {
+        this.reads.delete(context);
+        this.queuedReads.push(...batch.waiters);
+      }
+    }
+    this.issueReads();
   }
 
   /** Runs one Ready cycle soon, batching everything that arrives in this turn of the loop. */
@@ -222,8 +270,8 @@ export class RaftDriver<Result> {
       if (rd.softState) this.events.onSoftState?.(rd.softState, this.raw.raft.term);
       this.settleProposals(rd.committedEntries, results);
       for (const rs of rd.readStates) {
-        const w = this.reads.get(rs.context);
-        if (w) w.index = rs.index;
+        const batch = this.reads.get(rs.context);
+        if (batch) batch.index = rs.index;
       }
       this.raw.advance(rd);
       if (rd.committedEntries.length > 0) {
@@ -250,12 +298,13 @@ export class RaftDriver<Result> {
   }
 
   private settleReads(): void {
-    for (const [context, w] of this.reads) {
-      if (w.index !== null && w.index <= this.appliedIndex) {
+    for (const [context, batch] of this.reads) {
+      if (batch.index !== null && batch.index <= this.appliedIndex) {
         this.reads.delete(context);
-        w.resolve(w.index);
+        for (const w of batch.waiters) w.resolve(batch.index);
       }
     }
+    this.issueReads();
   }
 
   /** A leader that steps down cannot know whether its pending proposals will commit: tell the

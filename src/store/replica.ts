@@ -222,6 +222,8 @@ export class Replica implements ReadyStore<ApplyResult> {
 
   commitReady(rd: Ready): ApplyResult[] {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    // Most Readies of an idle or read-only cluster only carry messages: no transaction then.
+    if (rd.entries.length === 0 && rd.hardState === null && rd.committedEntries.length === 0) return [];
     const events: WatchEvent[] = [];
     let membersChanged = false;
     const results = this.db.transaction(() => {
