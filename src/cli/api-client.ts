@@ -1,7 +1,7 @@
 // The CLI's connection to a bramble API server: --server (default $BRAMBLE_SERVER or
 // http://127.0.0.1:7080) and --token ($BRAMBLE_TOKEN). A connection failure says which server
 // was tried and how to point elsewhere.
-import { request } from 'undici';
+import { Pool } from '../host/http-pool.ts';
 import { BrambleError } from '../errors.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7080';
@@ -29,12 +29,22 @@ export async function apiCall<T>(target: ApiTarget, method: 'GET' | 'POST' | 'DE
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
+  let text: string;
+  let url: URL;
   try {
-    res = await request(new URL(path, target.server), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), headersTimeout: 30_000, bodyTimeout: 30_000 });
+    url = new URL(path, target.server);
+  } catch {
+    throw new ApiError(0, `--server ${target.server}: not a URL; give one like http://127.0.0.1:7080`);
+  }
+  const pool = new Pool(url.origin, { connections: 1 });
+  try {
+    res = await pool.request({ method, path: url.pathname + url.search, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), headersTimeout: 30_000, bodyTimeout: 30_000 });
+    text = await res.body.text();
   } catch (err) {
     throw new ApiError(0, `cannot reach the bramble server at ${target.server} (${(err as Error).message}); is it running? Point elsewhere with --server URL or BRAMBLE_SERVER`);
+  } finally {
+    await pool.close();
   }
-  const text = await res.body.text();
   let parsed: unknown = undefined;
   try {
     parsed = text ? JSON.parse(text) : undefined;

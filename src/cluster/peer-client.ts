@@ -1,6 +1,6 @@
 // Calls from one member to another over the peer link (join, forwarded writes, removal):
 // JSON over HTTP with the cluster token, one undici keep-alive pool per peer.
-import { Pool, errors } from 'undici';
+import { Pool, errors } from '../host/http-pool.ts';
 import { LeaderUnreachableError } from '../store/kv-service.ts';
 
 export interface PeerCallOptions {

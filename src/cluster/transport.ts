@@ -8,7 +8,7 @@
 // sits in memory nor holds up heartbeats and votes behind it.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Pool } from 'undici';
+import { Pool } from '../host/http-pool.ts';
 import type { Logger } from '../log/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { CLUSTER_HEADER, LogLimiter } from './auth.ts';

@@ -52,8 +52,9 @@ async function readDeviceTreeModel(): Promise<string> {
 /** The real probe: systeminformation plus the device tree. Loaded lazily: CLI commands never need it. */
 export function systemProbe(): BoardProbe {
   return async () => {
-    const si = await import('systeminformation');
-    const [system, cpu, deviceTreeModel] = await Promise.all([si.system(), si.cpu(), readDeviceTreeModel()]);
+    // Only the two modules detection needs: the package index loads every probe it has.
+    const [{ default: systemModule }, { default: cpuModule }] = await Promise.all([import('systeminformation/lib/system.js'), import('systeminformation/lib/cpu.js')]);
+    const [system, cpu, deviceTreeModel] = await Promise.all([systemModule.system(), cpuModule.cpu(), readDeviceTreeModel()]);
     return {
       manufacturer: system.manufacturer ?? '',
       model: system.model ?? '',
