@@ -46,6 +46,8 @@ export interface ReplicaHooks {
   /** The state was replaced by a snapshot: history before it is gone. */
   onSnapshotInstalled?(revision: number): void;
   onMembersChanged?(members: Member[]): void;
+  /** Whether some watcher wants previous values with its events. */
+  prevKvWanted?(): boolean;
 }
 
 export type ApplyResult = WriteResult | null;
@@ -105,7 +107,7 @@ export class Replica implements ReadyStore<ApplyResult> {
     this.meta = new Meta(this.db);
     this.walSync = new WalSync(options.path);
     this.log = new SqliteLog(this.db, this.meta);
-    this.kv = new KvStateMachine(this.db, this.meta);
+    this.kv = this.newStateMachine();
     this.appliedIndex = this.meta.number('applied_index');
     this.appliedTerm = this.meta.number('applied_term');
     this.appliedConf = this.meta.json<ConfState>('applied_conf', { voters: [], learners: [] });
@@ -161,6 +163,10 @@ export class Replica implements ReadyStore<ApplyResult> {
   }
 
   /** Records who this member is (bootstrap or join). Once only. */
+  private newStateMachine(): KvStateMachine {
+    return new KvStateMachine(this.db, this.meta, { prevKvWanted: () => this.hooks.prevKvWanted?.() ?? false });
+  }
+
   /** Runs a one-off write that must be on disk when this returns (identity, bootstrap). */
   private durably(fn: () => void): void {
     this.db.pragma('synchronous = FULL');
@@ -369,7 +375,7 @@ export class Replica implements ReadyStore<ApplyResult> {
       if (theirs.get('cluster_id') !== ours) throw new StoreError(`snapshot ${path} belongs to cluster ${String(theirs.get('cluster_id'))}, not ${ours}`);
       if (Number(theirs.get('applied_index')) !== index) throw new StoreError(`snapshot ${path} holds index ${String(theirs.get('applied_index'))}, the leader said ${index}`);
       this.db.transaction(() => {
-        for (const table of ['kv', 'kv_history', 'members', 'conf_history']) {
+        for (const table of ['kv_history', 'members', 'conf_history']) {
           this.db.exec(`DELETE FROM main.${table}; INSERT INTO main.${table} SELECT * FROM snap.${table};`);
         }
         this.meta.set('kv_revision', Number(theirs.get('kv_revision') ?? 1));
@@ -391,8 +397,8 @@ export class Replica implements ReadyStore<ApplyResult> {
     this.appliedIndex = index;
     this.appliedTerm = term;
     this.appliedConf = confState;
-    // The state machine object caches revision counters: reload them.
-    this.kv = new KvStateMachine(this.db, this.meta);
+    // The state machine keeps its index in memory: rebuild it from the new tables.
+    this.kv = this.newStateMachine();
     this.memberCache = null;
     this.pendingMembers.clear();
     this.logger.info('installed a snapshot from the leader', { index, term, revision: this.kv.revision(), millis: Date.now() - started });

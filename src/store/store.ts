@@ -114,6 +114,7 @@ export function createStore(o: StoreOptions): Store {
     onEvents: (events, revision) => hub.notify(events, revision),
     onSnapshotInstalled: (revision) => hub.cancelAll('this member installed a snapshot from the leader; watch again from a current revision', revision),
     onMembersChanged: (members) => o.onMembersChanged?.(members),
+    prevKvWanted: () => hub.wantsPrevKv(),
   };
   return {
     replica: o.replica,

@@ -35,6 +35,12 @@ export class WatchHub {
     return this.watchers.size;
   }
 
+  /** Some watcher asked for previous values: the store then reads them for every change. */
+  wantsPrevKv(): boolean {
+    for (const w of this.watchers) if (w.req.prevKv) return true;
+    return false;
+  }
+
   /** Starts a watch: first the history from startRevision (throws KvError if compacted),
    *  then every change as it is applied. */
   watch(req: WatchRequest, sink: WatchSink): WatchHandle {

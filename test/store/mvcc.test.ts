@@ -30,7 +30,7 @@ const keys = (r: { kvs: Array<{ key: Buffer }> }) => r.kvs.map((x) => x.key.toSt
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'bramble-mvcc-'));
   db = openDatabase(join(dir, 'store.db'), { cacheBytes: 1 << 20, walAutocheckpointPages: 1000 });
-  kv = new KvStateMachine(db, new Meta(db));
+  kv = new KvStateMachine(db, new Meta(db), { prevKvWanted: () => true });
   events = [];
 });
 afterEach(() => {
@@ -67,7 +67,7 @@ describe('revisions and versions', () => {
     write({ op: 'compact', compact: { revision: 3 } });
     db.close();
     db = openDatabase(join(dir, 'store.db'), { cacheBytes: 1 << 20, walAutocheckpointPages: 1000 });
-    kv = new KvStateMachine(db, new Meta(db));
+    kv = new KvStateMachine(db, new Meta(db), { prevKvWanted: () => true });
     assert.equal(kv.revision(), 3);
     assert.equal(kv.compactRevision(), 3);
     assert.equal(kv.range(rangeReq('a')).kvs[0]!.value.toString(), '2');
@@ -150,6 +150,23 @@ describe('transactions', () => {
     assert.deepEqual(kv.range(rangeReq('x')).kvs[0]!.modRevision, kv.range(rangeReq('y')).kvs[0]!.modRevision);
   });
 
+  it('the in-memory index is rebuilt from disk on reopen, history included', () => {
+    put('a', '1'); // 2
+    put('a', '2'); // 3
+    write({ op: 'deleteRange', deleteRange: delReq('a') }); // 4
+    put('b', 'x'); // 5
+    db.close();
+    db = openDatabase(join(dir, 'store.db'), { cacheBytes: 1 << 20, walAutocheckpointPages: 1000 });
+    kv = new KvStateMachine(db, new Meta(db), { prevKvWanted: () => true });
+    assert.equal(kv.range(rangeReq('a')).count, 0);
+    assert.equal(kv.range(rangeReq('a', { revision: 3 })).kvs[0]!.value.toString(), '2');
+    assert.equal(kv.range(rangeReq('a', { revision: 3 })).kvs[0]!.version, 2);
+    put('a', 'new'); // a fresh life: version 1, created now
+    const a = kv.range(rangeReq('a')).kvs[0]!;
+    assert.deepEqual([a.createRevision, a.version], [6, 1]);
+    assert.equal(kv.keyCount(), 2);
+  });
+
   it('a refusal half-way through a txn changes nothing', () => {
     put('a', '1');
     const r = write({ op: 'txn', txn: txnReq({ success: [{ put: putReq('b', '2') }, { put: putReq('missing', '', { ignoreValue: true }) }] }) });
@@ -157,6 +174,10 @@ describe('transactions', () => {
     assert.equal(kv.revision(), 2);
     assert.equal(kv.range(rangeReq('b')).count, 0);
     assert.equal(events.length, 1, 'only the earlier put produced an event');
+    // and the key the refused txn tried to create starts its life cleanly later
+    put('b', 'real');
+    const b = kv.range(rangeReq('b')).kvs[0]!;
+    assert.deepEqual([b.createRevision, b.modRevision, b.version], [3, 3, 1]);
   });
 });
 

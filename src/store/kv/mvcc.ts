@@ -1,12 +1,15 @@
-// The replicated key-value state machine (etcd's MVCC model) over SQLite: every write makes a
-// new store-wide revision; each key has create revision, mod revision and version; history is
-// kept for reads in the past and for watches until it is compacted.
+// The replicated key-value state machine (etcd's MVCC model): every write makes a new
+// store-wide revision; each key has create revision, mod revision and version; history is kept
+// for reads in the past and for watches until it is compacted.
 //
-// Writes run inside the caller's transaction (the Raft Ready cycle), so applying an entry and
-// recording it as applied are one atomic step. Deterministic: the same entries give the same
-// state on every member.
+// On disk, only `kv_history`, keyed by (revision, sub-revision): writes append. In memory, the
+// KeyIndex: for each key, the revisions at which it changed. Writes run inside the caller's
+// transaction (the Raft Ready cycle). Deterministic: the same entries give the same state on
+// every member.
 import type { Statement } from 'better-sqlite3';
 import type { Db, Meta } from '../sqlite/database.ts';
+import type { KeyEntry } from './key-index.ts';
+import { KeyIndex, REV_MAX, SUB_MAX, changeAt, changeBefore, changeRev, changeSub, isTombstone, packChange } from './key-index.ts';
 import type {
   Compare,
   CompactionRequest,
@@ -28,78 +31,88 @@ import type {
 } from './types.ts';
 import { ErrCompacted, ErrFutureRevision, GrpcCode, KvError } from './types.ts';
 
-interface Row {
-  key: Buffer;
-  create_rev: number;
-  mod_rev: number;
-  version: number;
-  value: Buffer | null;
-}
-
-interface CurrentRow extends Row {
-  sub: number;
-}
-
 const EMPTY = Buffer.alloc(0);
 
-function toKv(r: Row): KeyValue {
-  return { key: r.key, createRevision: r.create_rev, modRevision: r.mod_rev, version: r.version, value: r.value ?? EMPTY };
+interface HistoryRow {
+  rev: number;
+  sub: number;
+  key: Buffer;
+  create_rev: number;
+  version: number;
+  value: Buffer | null;
+  tombstone: number;
 }
 
-type RangeShape = 'one' | 'from' | 'between';
-
-/** How a KeyRange reads in SQL: one key, every key >= key, or [key, rangeEnd). */
-function shapeOf(r: KeyRange): RangeShape {
-  if (r.rangeEnd.length === 0) return 'one';
-  if (r.rangeEnd.length === 1 && r.rangeEnd[0] === 0) return 'from';
-  return 'between';
+/** [from, to) of a KeyRange; to = null means no upper bound; one = a single key. */
+function bounds(r: KeyRange): { from: Buffer; to: Buffer | null; one: boolean } {
+  if (r.rangeEnd.length === 0) return { from: r.key, to: null, one: true };
+  if (r.rangeEnd.length === 1 && r.rangeEnd[0] === 0) return { from: r.key, to: null, one: false };
+  return { from: r.key, to: r.rangeEnd, one: false };
 }
 
-function rangeArgs(r: KeyRange): Buffer[] {
-  const shape = shapeOf(r);
-  return shape === 'between' ? [r.key, r.rangeEnd] : [r.key];
+function inRange(key: Buffer, r: KeyRange): boolean {
+  const b = bounds(r);
+  if (b.one) return key.equals(b.from);
+  return Buffer.compare(key, b.from) >= 0 && (b.to === null || Buffer.compare(key, b.to) < 0);
 }
 
-const keyCondition: Record<RangeShape, (col: string) => string> = {
-  one: (c) => `${c} = ?`,
-  from: (c) => `${c} >= ?`,
-  between: (c) => `${c} >= ? AND ${c} < ?`,
-};
-
-const sortColumn: Record<string, string> = { KEY: 'key', VERSION: 'version', CREATE: 'create_rev', MOD: 'mod_rev', VALUE: 'value' };
+export interface KvOptions {
+  /** Whether watch events need their previous value (a disk read per change otherwise saved). */
+  prevKvWanted?: () => boolean;
+}
 
 export class KvStateMachine {
   private readonly db: Db;
   private readonly meta: Meta;
+  private readonly index = new KeyIndex();
   private rev: number;
   private compactRev: number;
+  private revisionDirty = false;
   /** Revision and sub-revision handed out by the write in progress (txn writes share one). */
   private pendingRev = 0;
-  private revisionDirty = false;
   private pendingSub = 0;
   private events: WatchEvent[] | null = null;
-  private readonly stmts = new Map<string, Statement<unknown[]>>();
+  /** Undo steps for the index while a txn runs in a savepoint (a refusal rolls both back). */
+  private undo: Array<() => void> | null = null;
+  private readonly prevKvWanted: () => boolean;
 
-  private readonly currentOne;
-  private readonly insertHistory;
-  private readonly upsertKv;
-  private readonly deleteKv;
-  /** Applies an op in a savepoint (a nested transaction inside the Ready's). */
+  private readonly rowStmt: Statement<[number, number]>;
+  private readonly insertHistory: Statement<unknown[]>;
   private readonly inSavepoint: (op: WriteOp) => WriteResult;
 
-  constructor(db: Db, meta: Meta) {
+  constructor(db: Db, meta: Meta, options: KvOptions = {}) {
     this.db = db;
     this.meta = meta;
+    this.prevKvWanted = options.prevKvWanted ?? (() => false);
     this.rev = meta.number('kv_revision', 1);
     this.compactRev = meta.number('kv_compact_revision', 0);
-    this.currentOne = db.prepare(
-      'SELECT k.key AS key, h.create_rev AS create_rev, h.rev AS mod_rev, h.version AS version, h.value AS value, h.sub AS sub ' +
-        'FROM kv k JOIN kv_history h ON h.rev = k.rev AND h.sub = k.sub WHERE k.key = ?',
-    );
+    this.rowStmt = db.prepare('SELECT rev, sub, key, create_rev, version, value, tombstone FROM kv_history WHERE rev = ? AND sub = ?');
     this.insertHistory = db.prepare('INSERT INTO kv_history (rev, sub, key, create_rev, version, value, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.upsertKv = db.prepare('INSERT INTO kv (key, rev, sub) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET rev = excluded.rev, sub = excluded.sub');
-    this.deleteKv = db.prepare('DELETE FROM kv WHERE key = ?');
     this.inSavepoint = db.transaction((op: WriteOp) => this.applyOp(op));
+    this.load();
+  }
+
+  /** Rebuilds the index from the history table: one sequential scan, no values read. */
+  private load(): void {
+    const byKey = new Map<string, KeyEntry>();
+    const rows = this.db.prepare('SELECT rev, sub, key, create_rev, version, tombstone FROM kv_history ORDER BY rev, sub').raw().iterate() as IterableIterator<
+      [number, number, Buffer, number, number, number]
+    >;
+    for (const [rev, sub, key, createRev, version, tombstone] of rows) {
+      const id = key.toString('latin1');
+      let entry = byKey.get(id);
+      if (!entry) {
+        entry = { key, changes: [], createRev: 0, version: 0 };
+        byKey.set(id, entry);
+      }
+      entry.changes.push(packChange(rev, sub, tombstone === 1));
+      if (tombstone === 0) {
+        entry.createRev = createRev;
+        entry.version = version;
+      }
+    }
+    const entries = [...byKey.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+    this.index.resetSorted(entries);
   }
 
   /** The current revision (etcd starts at 1 with an empty store). */
@@ -111,13 +124,43 @@ export class KvStateMachine {
     return this.compactRev;
   }
 
-  private stmt(sql: string) {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare<unknown[]>(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
+  /** Live keys (for status and tests). */
+  keyCount(): number {
+    let n = 0;
+    for (const e of this.index.all()) if (!isTombstone(e.changes[e.changes.length - 1]!)) n++;
+    return n;
+  }
+
+  private row(code: number): HistoryRow {
+    const r = this.rowStmt.get(changeRev(code), changeSub(code)) as HistoryRow | undefined;
+    if (!r) throw new Error(`kv index points at revision ${changeRev(code)}.${changeSub(code)}, which is not in the history table`);
+    return r;
+  }
+
+  private kvOf(code: number, withValue = true): KeyValue {
+    const r = this.row(code);
+    return { key: r.key, createRevision: r.create_rev, modRevision: r.rev, version: r.version, value: withValue ? (r.value ?? EMPTY) : EMPTY };
+  }
+
+  /** The key's live value now, if any. */
+  private currentCode(entry: KeyEntry | undefined): number | undefined {
+    if (!entry || entry.changes.length === 0) return undefined;
+    const last = entry.changes[entry.changes.length - 1]!;
+    return isTombstone(last) ? undefined : last;
+  }
+
+  /** Live keys of a range as of revision `at`, in key order: entry and its change. */
+  private liveAt(range: KeyRange, at: number): Array<{ entry: KeyEntry; code: number }> {
+    const b = bounds(range);
+    const out: Array<{ entry: KeyEntry; code: number }> = [];
+    const consider = (entry: KeyEntry | undefined) => {
+      if (!entry) return;
+      const code = at >= this.rev ? this.currentCode(entry) : changeAt(entry, at);
+      if (code !== undefined && !isTombstone(code)) out.push({ entry, code });
+    };
+    if (b.one) consider(this.index.get(b.from));
+    else for (const entry of this.index.between(b.from, b.to)) consider(entry);
+    return out;
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -126,66 +169,79 @@ export class KvStateMachine {
     const at = req.revision > 0 ? req.revision : this.rev;
     if (at > this.rev) throw ErrFutureRevision();
     if (req.revision > 0 && at < this.compactRev) throw ErrCompacted();
-    const historical = at < this.rev;
-    const shape = shapeOf(req);
-    const args: unknown[] = rangeArgs(req);
-    // The rows as of revision `at`: live keys now, or each key's latest change <= at.
-    const source = historical
-      ? `(SELECT h.key AS key, h.create_rev AS create_rev, h.rev AS mod_rev, h.version AS version, h.value AS value FROM kv_history h ` +
-        `WHERE ${keyCondition[shape]('h.key')} AND h.rev <= ? AND h.tombstone = 0 AND (h.rev, h.sub) = ` +
-        `(SELECT h2.rev, h2.sub FROM kv_history h2 WHERE h2.key = h.key AND h2.rev <= ? ORDER BY h2.rev DESC, h2.sub DESC LIMIT 1))`
-      : `(SELECT k.key AS key, h.create_rev AS create_rev, h.rev AS mod_rev, h.version AS version, h.value AS value ` +
-        `FROM kv k JOIN kv_history h ON h.rev = k.rev AND h.sub = k.sub WHERE ${keyCondition[shape]('k.key')})`;
-    if (historical) args.push(at, at);
-    const filters: string[] = [];
-    if (req.minModRevision > 0) filters.push(`mod_rev >= ${req.minModRevision}`);
-    if (req.maxModRevision > 0) filters.push(`mod_rev <= ${req.maxModRevision}`);
-    if (req.minCreateRevision > 0) filters.push(`create_rev >= ${req.minCreateRevision}`);
-    if (req.maxCreateRevision > 0) filters.push(`create_rev <= ${req.maxCreateRevision}`);
-    const where = filters.length > 0 ? ` WHERE ${filters.join(' AND ')}` : '';
-
-    const columns = req.keysOnly ? 'key, create_rev, mod_rev, version, NULL AS value' : 'key, create_rev, mod_rev, version, value';
-    if (shape === 'one' && !req.countOnly) {
-      // One key: at most one row, and its count is the number of rows.
-      const rows = this.stmt(`SELECT ${columns} FROM ${source}${where}`).all(...args) as Row[];
-      const more = req.limit > 0 && rows.length > req.limit;
-      return { kvs: rows.map(toKv), more, count: rows.length };
-    }
-    const count = Number(this.stmt(`SELECT COUNT(*) FROM ${source}${where}`).pluck().get(...args));
-    if (req.countOnly) return { kvs: [], more: false, count };
-
+    let hits = this.liveAt(req, at);
+    const filtered = req.minModRevision > 0 || req.maxModRevision > 0 || req.minCreateRevision > 0 || req.maxCreateRevision > 0;
     // etcd: a sort target other than KEY with order NONE sorts ascending.
     const order = req.sortOrder === 'NONE' && req.sortTarget !== 'KEY' ? 'ASCEND' : req.sortOrder;
-    const column = sortColumn[req.sortTarget] ?? 'key';
-    const orderBy = order === 'DESCEND' ? ` ORDER BY ${column} DESC, key DESC` : ` ORDER BY ${column}, key`;
-    const limit = req.limit > 0 ? ` LIMIT ${req.limit + 1}` : '';
-    const rows = this.stmt(`SELECT ${columns} FROM ${source}${where}${orderBy}${limit}`).all(...args) as Row[];
-    const more = req.limit > 0 && rows.length > req.limit;
-    if (more) rows.length = req.limit;
-    return { kvs: rows.map(toKv), more, count };
+    if (!filtered && req.sortTarget === 'KEY') {
+      // The common case: key order, answered from the index; rows are read only for the page.
+      const count = hits.length;
+      if (req.countOnly) return { kvs: [], more: false, count };
+      if (order === 'DESCEND') hits = hits.reverse();
+      const more = req.limit > 0 && hits.length > req.limit;
+      if (more) hits = hits.slice(0, req.limit);
+      return { kvs: hits.map((h) => this.kvOf(h.code, !req.keysOnly)), more, count };
+    }
+    let kvs = hits.map((h) => this.kvOf(h.code, true));
+    if (filtered) {
+      kvs = kvs.filter(
+        (kv) =>
+          (req.minModRevision <= 0 || kv.modRevision >= req.minModRevision) &&
+          (req.maxModRevision <= 0 || kv.modRevision <= req.maxModRevision) &&
+          (req.minCreateRevision <= 0 || kv.createRevision >= req.minCreateRevision) &&
+          (req.maxCreateRevision <= 0 || kv.createRevision <= req.maxCreateRevision),
+      );
+    }
+    const count = kvs.length;
+    if (req.countOnly) return { kvs: [], more: false, count };
+    const value = (kv: KeyValue): number | Buffer => {
+      switch (req.sortTarget) {
+        case 'VERSION':
+          return kv.version;
+        case 'CREATE':
+          return kv.createRevision;
+        case 'MOD':
+          return kv.modRevision;
+        case 'VALUE':
+          return kv.value;
+        default:
+          return kv.key;
+      }
+    };
+    if (order !== 'NONE') {
+      const sign = order === 'DESCEND' ? -1 : 1;
+      kvs.sort((a, b) => {
+        const x = value(a);
+        const y = value(b);
+        const c = typeof x === 'number' ? x - (y as number) : Buffer.compare(x, y as Buffer);
+        return sign * (c !== 0 ? c : Buffer.compare(a.key, b.key));
+      });
+    }
+    const more = req.limit > 0 && kvs.length > req.limit;
+    if (more) kvs = kvs.slice(0, req.limit);
+    if (req.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
+    return { kvs, more, count };
   }
 
   /** Changes in [fromRev, toRev] to keys in `range`, in revision order (watch catch-up). */
   eventsBetween(range: KeyRange, fromRev: number, toRev: number, withPrevKv: boolean): WatchEvent[] {
     if (fromRev < this.compactRev) throw ErrCompacted();
-    const shape = shapeOf(range);
-    const rows = this.stmt(
-      `SELECT rev, sub, key, create_rev, version, value, tombstone FROM kv_history WHERE rev >= ? AND rev <= ? AND ${keyCondition[shape]('key')} ORDER BY rev, sub`,
-    ).all(fromRev, toRev, ...rangeArgs(range)) as Array<{ rev: number; sub: number; key: Buffer; create_rev: number; version: number; value: Buffer | null; tombstone: number }>;
-    const prevStmt = withPrevKv
-      ? this.stmt(
-          'SELECT key, create_rev, rev AS mod_rev, version, value, tombstone FROM kv_history WHERE key = ? AND (rev < ? OR (rev = ? AND sub < ?)) ORDER BY rev DESC, sub DESC LIMIT 1',
-        )
-      : null;
-    return rows.map((r) => {
+    const rows = this.db
+      .prepare<[number, number], HistoryRow>('SELECT rev, sub, key, create_rev, version, value, tombstone FROM kv_history WHERE rev >= ? AND rev <= ? ORDER BY rev, sub')
+      .all(fromRev, toRev);
+    const out: WatchEvent[] = [];
+    for (const r of rows) {
+      if (!inRange(r.key, range)) continue;
       let prevKv: KeyValue | null = null;
-      if (prevStmt) {
-        const p = prevStmt.get(r.key, r.rev, r.rev, r.sub) as (Row & { tombstone: number }) | undefined;
-        if (p && p.tombstone === 0) prevKv = toKv(p);
+      if (withPrevKv) {
+        const entry = this.index.get(r.key);
+        const before = entry ? changeBefore(entry, packChange(r.rev, r.sub, r.tombstone === 1)) : undefined;
+        if (before !== undefined && !isTombstone(before)) prevKv = this.kvOf(before);
       }
-      if (r.tombstone) return { type: 'DELETE', kv: { key: r.key, createRevision: 0, modRevision: r.rev, version: 0, value: EMPTY }, prevKv };
-      return { type: 'PUT', kv: { key: r.key, createRevision: r.create_rev, modRevision: r.rev, version: r.version, value: r.value ?? EMPTY }, prevKv };
-    });
+      if (r.tombstone) out.push({ type: 'DELETE', kv: { key: r.key, createRevision: 0, modRevision: r.rev, version: 0, value: EMPTY }, prevKv });
+      else out.push({ type: 'PUT', kv: { key: r.key, createRevision: r.create_rev, modRevision: r.rev, version: r.version, value: r.value ?? EMPTY }, prevKv });
+    }
+    return out;
   }
 
   // ---- writes ---------------------------------------------------------------------------
@@ -198,14 +254,18 @@ export class KvStateMachine {
     this.pendingSub = 0;
     const mark = events.length;
     try {
-      // A txn runs in a savepoint, so a refusal half-way through leaves nothing behind; the
-      // other writes check everything before they change anything.
-      return op.op === 'txn' ? this.inSavepoint(op) : this.applyOp(op);
+      if (op.op !== 'txn') return this.applyOp(op); // these check everything before changing anything
+      // A txn runs in a savepoint, and its index changes are undone with it on a refusal.
+      this.undo = [];
+      return this.inSavepoint(op);
     } catch (err) {
       if (!(err instanceof KvError)) throw err;
+      if (this.undo) for (const step of this.undo.reverse()) step();
       events.length = mark;
+      this.pendingRev = 0;
       return { op: 'error', revision: this.rev, error: err };
     } finally {
+      this.undo = null;
       this.events = null;
     }
   }
@@ -235,7 +295,11 @@ export class KvStateMachine {
 
   /** The revision this write's changes get (one per write, shared by a txn's changes). */
   private nextSlot(): { rev: number; sub: number } {
-    if (this.pendingRev === 0) this.pendingRev = this.rev + 1;
+    if (this.pendingRev === 0) {
+      this.pendingRev = this.rev + 1;
+      if (this.pendingRev > REV_MAX) throw new Error('the store ran out of revisions');
+    }
+    if (this.pendingSub > SUB_MAX) throw new KvError(GrpcCode.InvalidArgument, `etcdserver: one write may change at most ${SUB_MAX + 1} keys`);
     return { rev: this.pendingRev, sub: this.pendingSub++ };
   }
 
@@ -253,69 +317,82 @@ export class KvStateMachine {
     this.revisionDirty = false;
   }
 
-  private current(key: Buffer): CurrentRow | undefined {
-    return this.currentOne.get(key) as CurrentRow | undefined;
+  /** Records a change in the index (undoable inside a txn). */
+  private recordChange(key: Buffer, code: number, createRev: number, version: number): void {
+    const { entry, created } = this.index.upsert(key);
+    const before = { createRev: entry.createRev, version: entry.version };
+    entry.changes.push(code);
+    if (!isTombstone(code)) {
+      entry.createRev = createRev;
+      entry.version = version;
+    }
+    this.undo?.push(() => {
+      entry.changes.pop();
+      entry.createRev = before.createRev;
+      entry.version = before.version;
+      if (created) this.index.remove(entry);
+    });
   }
 
   private put(req: PutRequest): PutResponse {
     if (req.key.length === 0) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key is not provided');
-    const cur = this.current(req.key);
-    if (req.ignoreValue && !cur) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key not found');
-    const value = req.ignoreValue ? (cur!.value ?? EMPTY) : req.value;
+    const entry = this.index.get(req.key);
+    const cur = this.currentCode(entry);
+    if (req.ignoreValue && cur === undefined) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key not found');
+    const needPrev = req.prevKv || req.ignoreValue || this.prevKvWanted();
+    const prev = cur !== undefined && needPrev ? this.kvOf(cur) : null;
+    const value = req.ignoreValue ? prev!.value : req.value;
     const { rev, sub } = this.nextSlot();
-    const createRev = cur ? cur.create_rev : rev;
-    const version = cur ? cur.version + 1 : 1;
+    const createRev = cur !== undefined ? entry!.createRev : rev;
+    const version = cur !== undefined ? entry!.version + 1 : 1;
     this.insertHistory.run(rev, sub, req.key, createRev, version, value, 0);
-    this.upsertKv.run(req.key, rev, sub);
-    const prev = cur ? toKv(cur) : null;
+    this.recordChange(req.key, packChange(rev, sub, false), createRev, version);
     this.events!.push({ type: 'PUT', kv: { key: req.key, createRevision: createRev, modRevision: rev, version, value }, prevKv: prev });
     return { prevKv: req.prevKv ? prev : null };
   }
 
-  private currentInRange(range: KeyRange): CurrentRow[] {
-    const shape = shapeOf(range);
-    return this.stmt(
-      'SELECT k.key AS key, h.create_rev AS create_rev, h.rev AS mod_rev, h.version AS version, h.value AS value, h.sub AS sub ' +
-        `FROM kv k JOIN kv_history h ON h.rev = k.rev AND h.sub = k.sub WHERE ${keyCondition[shape]('k.key')} ORDER BY k.key`,
-    ).all(...rangeArgs(range)) as CurrentRow[];
-  }
-
   private deleteRange(req: DeleteRangeRequest): DeleteRangeResponse {
     if (req.key.length === 0) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key is not provided');
-    const rows = this.currentInRange(req);
-    for (const r of rows) {
+    const live = this.liveAt(req, this.rev);
+    const wantPrev = req.prevKv || this.prevKvWanted();
+    const prevKvs: KeyValue[] = [];
+    for (const { entry, code } of live) {
+      const prev = wantPrev ? this.kvOf(code) : null;
+      if (prev && req.prevKv) prevKvs.push(prev);
       const { rev, sub } = this.nextSlot();
-      this.insertHistory.run(rev, sub, r.key, 0, 0, null, 1);
-      this.deleteKv.run(r.key);
-      this.events!.push({ type: 'DELETE', kv: { key: r.key, createRevision: 0, modRevision: rev, version: 0, value: EMPTY }, prevKv: toKv(r) });
+      this.insertHistory.run(rev, sub, entry.key, 0, 0, null, 1);
+      this.recordChange(entry.key, packChange(rev, sub, true), 0, 0);
+      this.events!.push({ type: 'DELETE', kv: { key: entry.key, createRevision: 0, modRevision: rev, version: 0, value: EMPTY }, prevKv: prev });
     }
-    return { deleted: rows.length, prevKvs: req.prevKv ? rows.map(toKv) : [] };
+    return { deleted: live.length, prevKvs };
   }
 
   private compareHolds(c: Compare): boolean {
-    const rows = shapeOf(c) === 'one' ? [this.current(c.key)].filter((r): r is CurrentRow => r !== undefined) : this.currentInRange(c);
-    if (rows.length === 0) {
+    const live = this.liveAt(c, this.rev);
+    if (live.length === 0) {
       // etcd: a value cannot be compared on a missing key; the rest compare against zero.
       if (c.target === 'VALUE') return false;
-      return this.compareOne(c, { key: c.key, create_rev: 0, mod_rev: 0, version: 0, value: null });
+      return this.compareOne(c, { version: 0, createRevision: 0, modRevision: 0, value: () => EMPTY });
     }
-    return rows.every((r) => this.compareOne(c, r));
+    return live.every(({ entry, code }) =>
+      this.compareOne(c, { version: entry.version, createRevision: entry.createRev, modRevision: changeRev(code), value: () => this.kvOf(code).value }),
+    );
   }
 
-  private compareOne(c: Compare, r: Row): boolean {
+  private compareOne(c: Compare, kv: { version: number; createRevision: number; modRevision: number; value: () => Buffer }): boolean {
     let cmp: number;
     switch (c.target) {
       case 'VERSION':
-        cmp = Math.sign(r.version - c.version);
+        cmp = Math.sign(kv.version - c.version);
         break;
       case 'CREATE':
-        cmp = Math.sign(r.create_rev - c.createRevision);
+        cmp = Math.sign(kv.createRevision - c.createRevision);
         break;
       case 'MOD':
-        cmp = Math.sign(r.mod_rev - c.modRevision);
+        cmp = Math.sign(kv.modRevision - c.modRevision);
         break;
       case 'VALUE':
-        cmp = Buffer.compare(r.value ?? EMPTY, c.value);
+        cmp = Buffer.compare(kv.value(), c.value);
         break;
     }
     switch (c.result) {
@@ -339,10 +416,8 @@ export class KvStateMachine {
   }
 
   private txnOp(op: RequestOp, depth: number): ResponseOp {
-    if ('range' in op) {
-      // Reads inside a txn see the txn's earlier writes (they are in this transaction).
-      return { range: this.range(op.range) };
-    }
+    // Reads inside a txn see the txn's earlier writes: they are already in the index.
+    if ('range' in op) return { range: this.range(op.range) };
     if ('put' in op) return { put: this.put(op.put) };
     if ('deleteRange' in op) return { deleteRange: this.deleteRange(op.deleteRange) };
     return { txn: this.txn(op.txn, depth + 1) };
@@ -352,11 +427,29 @@ export class KvStateMachine {
     if (req.revision <= this.compactRev) throw ErrCompacted();
     if (req.revision > this.rev) throw ErrFutureRevision();
     const c = req.revision;
-    // Keep, for each key, its latest change at or before c (reads at c need it), unless that
-    // change is a deletion; drop everything older.
-    this.stmt(
-      'DELETE FROM kv_history WHERE rev < ? AND (tombstone = 1 OR EXISTS (SELECT 1 FROM kv_history h2 WHERE h2.key = kv_history.key AND h2.rev <= ? AND (h2.rev > kv_history.rev OR (h2.rev = kv_history.rev AND h2.sub > kv_history.sub))))',
-    ).run(c, c);
+    // Keep, for each key, its latest change at or before c (reads at c need it) unless that is a
+    // deletion, and every change after c; drop the rest. Changes at c itself stay too: a watch
+    // may start at the compaction revision.
+    const drop: number[] = [];
+    const emptied: KeyEntry[] = [];
+    for (const entry of this.index.all()) {
+      const changes = entry.changes;
+      let keepFrom = 0;
+      while (keepFrom < changes.length && changeRev(changes[keepFrom]!) < c) keepFrom++;
+      // changes[keepFrom - 1] is the latest before c: keep it if no change at c supersedes it
+      // and it is not a deletion.
+      let firstKept = keepFrom;
+      const latestBefore = keepFrom > 0 ? changes[keepFrom - 1]! : undefined;
+      const supersededAtC = keepFrom < changes.length && changeRev(changes[keepFrom]!) === c;
+      if (latestBefore !== undefined && !isTombstone(latestBefore) && !supersededAtC) firstKept = keepFrom - 1;
+      for (let i = 0; i < firstKept; i++) drop.push(changes[i]!);
+      if (firstKept > 0) entry.changes = changes.slice(firstKept);
+      if (entry.changes.length === 0) emptied.push(entry);
+    }
+    for (const entry of emptied) this.index.remove(entry);
+    const del = this.db.prepare<[number, number]>('DELETE FROM kv_history WHERE rev = ? AND sub = ?');
+    drop.sort((a, b) => a - b); // in revision order: the deletes walk the table front to back
+    for (const code of drop) del.run(changeRev(code), changeSub(code));
     this.compactRev = c;
     this.meta.set('kv_compact_revision', c);
   }

@@ -15,7 +15,7 @@ export class StoreError extends BrambleError {
   }
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS conf_history (
   idx INTEGER PRIMARY KEY,
   conf TEXT NOT NULL
 );
--- Every change to every key, by revision (rev) and position within it (sub).
+-- Every change to every key, by revision (rev) and position within it (sub). The only key-value
+-- table: which key changed when is indexed in memory (src/store/kv/key-index.ts), so writes
+-- append here rather than update pages all over a key-ordered B-tree.
 CREATE TABLE IF NOT EXISTS kv_history (
   rev INTEGER NOT NULL,
   sub INTEGER NOT NULL,
@@ -45,13 +47,9 @@ CREATE TABLE IF NOT EXISTS kv_history (
   tombstone INTEGER NOT NULL,
   PRIMARY KEY (rev, sub)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS kv_history_key ON kv_history (key, rev, sub);
--- The live keys, each pointing at its latest change.
-CREATE TABLE IF NOT EXISTS kv (
-  key BLOB PRIMARY KEY,
-  rev INTEGER NOT NULL,
-  sub INTEGER NOT NULL
-) WITHOUT ROWID;
+-- Schema 1 had a key index and a table of live keys; both live in memory now.
+DROP INDEX IF EXISTS kv_history_key;
+DROP TABLE IF EXISTS kv;
 CREATE TABLE IF NOT EXISTS members (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
