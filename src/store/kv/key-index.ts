@@ -25,7 +25,9 @@ export function isTombstone(code: number): boolean {
 }
 
 export interface KeyEntry {
-  key: Buffer;
+  /** The key's bytes as a latin1 string: one byte per char, so string order is byte order,
+   *  and a short string costs far less memory than a Buffer (which pins an 8 KB pool slab). */
+  id: string;
   /** Changes since compaction, oldest first (packed). */
   changes: number[];
   /** Of the latest change, when it is a put. */
@@ -33,8 +35,12 @@ export interface KeyEntry {
   version: number;
 }
 
-function compareKeys(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
+export function keyId(key: Buffer): string {
+  return key.toString('latin1');
+}
+
+export function keyBytes(entry: KeyEntry): Buffer {
+  return Buffer.from(entry.id, 'latin1');
 }
 
 export class KeyIndex {
@@ -46,46 +52,44 @@ export class KeyIndex {
     return this.sorted.length;
   }
 
-  get(key: Buffer): KeyEntry | undefined {
-    return this.byKey.get(key.toString('latin1'));
+  get(id: string): KeyEntry | undefined {
+    return this.byKey.get(id);
   }
 
-  /** The entry for `key`, created (and placed in order) if new. */
-  upsert(key: Buffer): { entry: KeyEntry; created: boolean } {
-    const id = key.toString('latin1');
+  /** The entry for key `id`, created (and placed in order) if new. */
+  upsert(id: string): { entry: KeyEntry; created: boolean } {
     const found = this.byKey.get(id);
     if (found) return { entry: found, created: false };
-    const entry: KeyEntry = { key, changes: [], createRev: 0, version: 0 };
+    const entry: KeyEntry = { id, changes: [], createRev: 0, version: 0 };
     this.byKey.set(id, entry);
-    this.sorted.splice(this.lowerBound(key), 0, entry);
+    this.sorted.splice(this.lowerBound(id), 0, entry);
     return { entry, created: true };
   }
 
   remove(entry: KeyEntry): void {
-    const id = entry.key.toString('latin1');
-    if (this.byKey.get(id) !== entry) return;
-    this.byKey.delete(id);
-    const at = this.lowerBound(entry.key);
+    if (this.byKey.get(entry.id) !== entry) return;
+    this.byKey.delete(entry.id);
+    const at = this.lowerBound(entry.id);
     if (this.sorted[at] === entry) this.sorted.splice(at, 1);
   }
 
-  /** First position whose key is >= key. */
-  private lowerBound(key: Buffer): number {
+  /** First position whose key is >= id. */
+  private lowerBound(id: string): number {
     let lo = 0;
     let hi = this.sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareKeys(this.sorted[mid]!.key, key) < 0) lo = mid + 1;
+      if (this.sorted[mid]!.id < id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   /** Entries with key in [from, to) (to = null: no upper bound), in key order. */
-  *between(from: Buffer, to: Buffer | null): Generator<KeyEntry> {
+  *between(from: string, to: string | null): Generator<KeyEntry> {
     for (let i = this.lowerBound(from); i < this.sorted.length; i++) {
       const e = this.sorted[i]!;
-      if (to !== null && compareKeys(e.key, to) >= 0) return;
+      if (to !== null && e.id >= to) return;
       yield e;
     }
   }
@@ -97,7 +101,7 @@ export class KeyIndex {
   /** Replaces the whole index with entries already in key order (used at load). */
   resetSorted(entries: KeyEntry[]): void {
     this.byKey.clear();
-    for (const e of entries) this.byKey.set(e.key.toString('latin1'), e);
+    for (const e of entries) this.byKey.set(e.id, e);
     this.sorted = entries;
   }
 }

@@ -9,7 +9,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db, Meta } from '../sqlite/database.ts';
 import type { KeyEntry } from './key-index.ts';
-import { KeyIndex, REV_MAX, SUB_MAX, changeAt, changeBefore, changeRev, changeSub, isTombstone, packChange } from './key-index.ts';
+import { KeyIndex, REV_MAX, SUB_MAX, changeAt, changeBefore, changeRev, changeSub, isTombstone, keyBytes, keyId, packChange } from './key-index.ts';
 import type {
   Compare,
   CompactionRequest,
@@ -43,17 +43,18 @@ interface HistoryRow {
   tombstone: number;
 }
 
-/** [from, to) of a KeyRange; to = null means no upper bound; one = a single key. */
-function bounds(r: KeyRange): { from: Buffer; to: Buffer | null; one: boolean } {
-  if (r.rangeEnd.length === 0) return { from: r.key, to: null, one: true };
-  if (r.rangeEnd.length === 1 && r.rangeEnd[0] === 0) return { from: r.key, to: null, one: false };
-  return { from: r.key, to: r.rangeEnd, one: false };
+/** [from, to) of a KeyRange as index ids; to = null means no upper bound; one = a single key. */
+function bounds(r: KeyRange): { from: string; to: string | null; one: boolean } {
+  if (r.rangeEnd.length === 0) return { from: keyId(r.key), to: null, one: true };
+  if (r.rangeEnd.length === 1 && r.rangeEnd[0] === 0) return { from: keyId(r.key), to: null, one: false };
+  return { from: keyId(r.key), to: keyId(r.rangeEnd), one: false };
 }
 
 function inRange(key: Buffer, r: KeyRange): boolean {
+  const id = keyId(key);
   const b = bounds(r);
-  if (b.one) return key.equals(b.from);
-  return Buffer.compare(key, b.from) >= 0 && (b.to === null || Buffer.compare(key, b.to) < 0);
+  if (b.one) return id === b.from;
+  return id >= b.from && (b.to === null || id < b.to);
 }
 
 export interface KvOptions {
@@ -99,10 +100,10 @@ export class KvStateMachine {
       [number, number, Buffer, number, number, number]
     >;
     for (const [rev, sub, key, createRev, version, tombstone] of rows) {
-      const id = key.toString('latin1');
+      const id = keyId(key);
       let entry = byKey.get(id);
       if (!entry) {
-        entry = { key, changes: [], createRev: 0, version: 0 };
+        entry = { id, changes: [], createRev: 0, version: 0 };
         byKey.set(id, entry);
       }
       entry.changes.push(packChange(rev, sub, tombstone === 1));
@@ -111,7 +112,7 @@ export class KvStateMachine {
         entry.version = version;
       }
     }
-    const entries = [...byKey.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+    const entries = [...byKey.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.index.resetSorted(entries);
   }
 
@@ -234,7 +235,7 @@ export class KvStateMachine {
       if (!inRange(r.key, range)) continue;
       let prevKv: KeyValue | null = null;
       if (withPrevKv) {
-        const entry = this.index.get(r.key);
+        const entry = this.index.get(keyId(r.key));
         const before = entry ? changeBefore(entry, packChange(r.rev, r.sub, r.tombstone === 1)) : undefined;
         if (before !== undefined && !isTombstone(before)) prevKv = this.kvOf(before);
       }
@@ -319,7 +320,7 @@ export class KvStateMachine {
 
   /** Records a change in the index (undoable inside a txn). */
   private recordChange(key: Buffer, code: number, createRev: number, version: number): void {
-    const { entry, created } = this.index.upsert(key);
+    const { entry, created } = this.index.upsert(keyId(key));
     const before = { createRev: entry.createRev, version: entry.version };
     entry.changes.push(code);
     if (!isTombstone(code)) {
@@ -336,7 +337,7 @@ export class KvStateMachine {
 
   private put(req: PutRequest): PutResponse {
     if (req.key.length === 0) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key is not provided');
-    const entry = this.index.get(req.key);
+    const entry = this.index.get(keyId(req.key));
     const cur = this.currentCode(entry);
     if (req.ignoreValue && cur === undefined) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key not found');
     const needPrev = req.prevKv || req.ignoreValue || this.prevKvWanted();
@@ -359,10 +360,11 @@ export class KvStateMachine {
     for (const { entry, code } of live) {
       const prev = wantPrev ? this.kvOf(code) : null;
       if (prev && req.prevKv) prevKvs.push(prev);
+      const key = keyBytes(entry);
       const { rev, sub } = this.nextSlot();
-      this.insertHistory.run(rev, sub, entry.key, 0, 0, null, 1);
-      this.recordChange(entry.key, packChange(rev, sub, true), 0, 0);
-      this.events!.push({ type: 'DELETE', kv: { key: entry.key, createRevision: 0, modRevision: rev, version: 0, value: EMPTY }, prevKv: prev });
+      this.insertHistory.run(rev, sub, key, 0, 0, null, 1);
+      this.recordChange(key, packChange(rev, sub, true), 0, 0);
+      this.events!.push({ type: 'DELETE', kv: { key, createRevision: 0, modRevision: rev, version: 0, value: EMPTY }, prevKv: prev });
     }
     return { deleted: live.length, prevKvs };
   }

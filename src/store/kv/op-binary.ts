@@ -47,8 +47,9 @@ class Writer {
     this.at += 4 + b.length;
   }
 
+  /** An exact-size copy: payloads stay in the log mirror, so the slack would stay too. */
   done(): Buffer {
-    return this.buf.subarray(0, this.at);
+    return Buffer.from(this.buf.subarray(0, this.at));
   }
 }
 
