@@ -13,8 +13,12 @@ import { advertisedUrl, closeServer, listen } from './host/listen.ts';
 import type { Message } from './raft/index.ts';
 import { snapshotPath } from './store/replica.ts';
 import type { Store } from './store/store.ts';
+import { startCompactor } from './store/compactor.ts';
 import { createStore, openReplica } from './store/store.ts';
 import { VERSION } from './version.ts';
+
+/** Key-value history kept for past reads and watches; older revisions are compacted away. */
+const HISTORY_RETAIN_REVISIONS = 10_000;
 
 function waitForShutdown(removed: Promise<void>): Promise<string> {
   return new Promise((resolve) => {
@@ -99,6 +103,10 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   const removed = new Promise<void>((r) => (resolveRemoved = r));
   store = createStore({
     replica,
+    onFatal: (err) => {
+      log.error('the store cannot write to its database; stopping this member', { error: err });
+      process.exit(1);
+    },
     timing: profile.raft,
     transport,
     forward: (leader, op) => membership!.forwardWrite(leader, op),
@@ -148,6 +156,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   // 6. go
   store.start();
   membership.start();
+  const compactor = startCompactor({ store, retainRevisions: HISTORY_RETAIN_REVISIONS, logger: logger.child({ component: 'store' }) });
   log.info('member started', {
     name: identity.name,
     memberId: identity.memberId,
@@ -163,6 +172,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   log.info('shutting down', { reason });
   if (reason !== 'removed from the cluster') await membership.handOverLeadership(profile.raft.tickMillis * profile.raft.electionTicks * 2);
   await closeServer(apiServer);
+  compactor.stop();
   membership.stop();
   store.stop();
   await closeServer(peerServer);

@@ -54,6 +54,8 @@ export interface StoreOptions {
   requestTimeoutMillis?: number;
   /** Called on every leader change (name resolution and logging are the caller's). */
   onLeaderChange?: (leader: NodeId, term: number) => void;
+  /** The store failed to persist (disk full, I/O error). */
+  onFatal?: (err: unknown) => void;
   /** Called when applied membership changes. */
   onMembersChanged?: (members: Member[]) => void;
 }
@@ -91,6 +93,7 @@ export function createStore(o: StoreOptions): Store {
     store: o.replica,
     transport: o.transport,
     tickMillis: o.timing.tickMillis,
+    ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     events: {
       onSoftState: (soft, term) => {
         if (soft.lead !== lastLeader) {

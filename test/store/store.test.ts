@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { WatchEvent } from '../../src/store/kv/types.ts';
 import type { Cluster } from './store-helpers.ts';
-import { inProcessCluster, until } from './store-helpers.ts';
+import { inProcessCluster, quietLogger, until } from './store-helpers.ts';
+import { startCompactor } from '../../src/store/compactor.ts';
 import { prefixReq, putReq, rangeReq } from './kv-helpers.ts';
 
 let cluster: Cluster;
@@ -28,6 +29,23 @@ describe('one member', () => {
     await until('leader again', () => b.driver.isLeader);
     assert.equal(b.replica.kv.revision(), before);
     assert.equal((await b.service.range(prefixReq('k', { countOnly: true }))).response.count, 50);
+  });
+
+  it('compacts history on its own, keeping the last revisions', async () => {
+    cluster = inProcessCluster();
+    const a = cluster.add('a', true);
+    await until('leader', () => a.driver.isLeader);
+    const compactor = startCompactor({ store: a, retainRevisions: 100, checkEveryMillis: 20, logger: quietLogger });
+    try {
+      for (let i = 0; i < 300; i++) await a.service.write({ op: 'put', put: putReq(`c/${i % 10}`, `v${i}`) });
+      const kept = () => a.replica.kv.revision() - a.replica.kv.compactRevision();
+      // Once writes stop, history settles at 100 to 110 revisions (it compacts past 110).
+      await until('history settled', () => a.replica.kv.compactRevision() > 0 && kept() <= 110);
+      assert.ok(kept() >= 100, `kept ${kept()} revisions`);
+      assert.equal((await a.service.range(prefixReq('c/', { countOnly: true }))).response.count, 10);
+    } finally {
+      compactor.stop();
+    }
   });
 
   it('streams watch events from a past revision, then live ones, in order', async () => {
