@@ -35,24 +35,14 @@ export function limitSize(ents: Entry[], maxBytes: number): Entry[] {
   return n === ents.length ? ents : ents.slice(0, n);
 }
 
-/** An in-memory LogStorage: the simulator's "disk" and the single-node dev mode's log.
- *  ents[0] is a dummy entry at the snapshot's index and term. */
-export class MemoryStorage implements LogStorage {
-  private hardState: HardState = emptyHardState;
-  private snap: Snapshot;
+/** A log held in an array whose first element is a dummy at the compaction point (the index
+ *  and term of the last dropped entry). The in-memory storage below, and the SQLite storage's
+ *  mirror of its table, are both this. */
+export class LogArray {
   private ents: Entry[];
 
-  constructor(confState: ConfState = { voters: [], learners: [] }) {
-    this.snap = { metadata: { index: 0, term: 0, confState: cloneConfState(confState) }, data: new Uint8Array(0) };
-    this.ents = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array(0) }];
-  }
-
-  initialState(): InitialState {
-    return { hardState: this.hardState, confState: cloneConfState(this.snap.metadata.confState) };
-  }
-
-  setHardState(hs: HardState): void {
-    this.hardState = { ...hs };
+  constructor(index = 0, term = 0) {
+    this.ents = [dummy(index, term)];
   }
 
   firstIndex(): number {
@@ -69,12 +59,87 @@ export class MemoryStorage implements LogStorage {
     return this.ents[i - offset]!.term;
   }
 
+  entry(i: number): Entry | undefined {
+    const offset = this.ents[0]!.index;
+    return i > offset && i - offset < this.ents.length ? this.ents[i - offset] : undefined;
+  }
+
   entries(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
     const offset = this.ents[0]!.index;
     if (lo <= offset) return undefined;
     invariant(hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) beyond last index ${this.lastIndex()}`);
     if (this.ents.length === 1) return [];
     return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+  }
+
+  /** Appends entries, replacing any at or after the first new index (a follower's conflicting
+   *  suffix); entries already compacted are skipped. Returns the first index written and
+   *  whether older entries were replaced, or null if there was nothing to write. */
+  append(entries: readonly Entry[]): { from: number; replaced: boolean } | null {
+    if (entries.length === 0) return null;
+    const first = this.firstIndex();
+    if (entries[entries.length - 1]!.index < first) return null;
+    const fresh = entries[0]!.index < first ? entries.slice(first - entries[0]!.index) : entries;
+    const offset = fresh[0]!.index - this.ents[0]!.index;
+    invariant(offset >= 1 && offset <= this.ents.length, () => `missing log entries: last ${this.lastIndex()}, appending ${fresh[0]!.index}`);
+    const replaced = offset < this.ents.length;
+    this.ents.length = offset;
+    for (const e of fresh) this.ents.push(e);
+    return { from: fresh[0]!.index, replaced };
+  }
+
+  /** Drops entries up to and including `index`; returns that entry's term. */
+  compact(index: number): number | undefined {
+    const offset = this.ents[0]!.index;
+    if (index <= offset) return undefined;
+    invariant(index <= this.lastIndex(), () => `compact(${index}) beyond last index ${this.lastIndex()}`);
+    const term = this.ents[index - offset]!.term;
+    this.ents = [dummy(index, term), ...this.ents.slice(index - offset + 1)];
+    return term;
+  }
+
+  /** Empties the log, the compaction point moving to (index, term) (a snapshot replaced it). */
+  reset(index: number, term: number): void {
+    this.ents = [dummy(index, term)];
+  }
+}
+
+function dummy(index: number, term: number): Entry {
+  return { index, term, type: 'normal', data: new Uint8Array(0) };
+}
+
+/** An in-memory LogStorage: the simulator's "disk". */
+export class MemoryStorage implements LogStorage {
+  private hardState: HardState = emptyHardState;
+  private snap: Snapshot;
+  private readonly log = new LogArray();
+
+  constructor(confState: ConfState = { voters: [], learners: [] }) {
+    this.snap = { metadata: { index: 0, term: 0, confState: cloneConfState(confState) }, data: new Uint8Array(0) };
+  }
+
+  initialState(): InitialState {
+    return { hardState: this.hardState, confState: cloneConfState(this.snap.metadata.confState) };
+  }
+
+  setHardState(hs: HardState): void {
+    this.hardState = { ...hs };
+  }
+
+  firstIndex(): number {
+    return this.log.firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  term(i: number): number | undefined {
+    return this.log.term(i);
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
+    return this.log.entries(lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot {
@@ -84,22 +149,14 @@ export class MemoryStorage implements LogStorage {
   /** Persist entries; entries at or after the first new index are replaced (a follower's
    *  conflicting suffix). */
   append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = this.firstIndex();
-    const last = entries[entries.length - 1]!.index;
-    if (last < first) return; // all already compacted
-    const fresh = entries[0]!.index < first ? entries.slice(first - entries[0]!.index) : entries;
-    const offset = fresh[0]!.index - this.ents[0]!.index;
-    invariant(offset <= this.ents.length, () => `missing log entries: last ${this.lastIndex()}, appending ${fresh[0]!.index}`);
-    this.ents.length = offset;
-    for (const e of fresh) this.ents.push(e);
+    this.log.append(entries);
   }
 
   /** Replace everything with a snapshot received from the leader. */
   applySnapshot(snap: Snapshot): void {
     invariant(snap.metadata.index >= this.snap.metadata.index, 'applySnapshot: snapshot is older than the current one');
     this.snap = snap;
-    this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: 'normal', data: new Uint8Array(0) }];
+    this.log.reset(snap.metadata.index, snap.metadata.term);
   }
 
   /** Record a snapshot of the applied state at index i (the state machine made it). */
@@ -113,11 +170,7 @@ export class MemoryStorage implements LogStorage {
 
   /** Drop entries up to and including `compactIndex` (they are in the snapshot). */
   compact(compactIndex: number): void {
-    const offset = this.ents[0]!.index;
-    if (compactIndex <= offset) return;
-    invariant(compactIndex <= this.lastIndex(), () => `compact(${compactIndex}) beyond last index ${this.lastIndex()}`);
-    invariant(compactIndex <= this.snap.metadata.index, () => `compact(${compactIndex}) beyond snapshot ${this.snap.metadata.index}`);
-    const dummy = this.ents[compactIndex - offset]!;
-    this.ents = [{ index: dummy.index, term: dummy.term, type: 'normal', data: new Uint8Array(0) }, ...this.ents.slice(compactIndex - offset + 1)];
+    invariant(compactIndex <= this.snap.metadata.index || compactIndex <= this.log.firstIndex() - 1, () => `compact(${compactIndex}) beyond snapshot ${this.snap.metadata.index}`);
+    this.log.compact(compactIndex);
   }
 }

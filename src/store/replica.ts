@@ -11,7 +11,7 @@ import { KvStateMachine } from './kv/mvcc.ts';
 import { decodeWriteOp } from './kv/op-codec.ts';
 import type { WatchEvent, WriteResult } from './kv/types.ts';
 import type { Db } from './sqlite/database.ts';
-import { Meta, StoreError, WalSync, openDatabase } from './sqlite/database.ts';
+import { Meta, StoreError, WalSync, closeDatabase, openDatabase } from './sqlite/database.ts';
 import { SqliteLog } from './sqlite/log-store.ts';
 
 /** What a member's conf-change context carries (JSON). */
@@ -141,7 +141,7 @@ export class Replica implements ReadyStore<ApplyResult> {
 
   close(): void {
     this.walSync.close();
-    this.db.close();
+    closeDatabase(this.db);
   }
 
   /** Makes everything committed so far durable (the driver calls it when a Ready must sync). */

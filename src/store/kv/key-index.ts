@@ -30,9 +30,6 @@ export interface KeyEntry {
   id: string;
   /** Changes since compaction, oldest first (packed). */
   changes: number[];
-  /** Of the latest change, when it is a put. */
-  createRev: number;
-  version: number;
 }
 
 export function keyId(key: Buffer): string {
@@ -43,13 +40,17 @@ export function keyBytes(entry: KeyEntry): Buffer {
   return Buffer.from(entry.id, 'latin1');
 }
 
+/** Entries per chunk of the ordered list: a new key costs a splice of at most this many. */
+const CHUNK_MAX = 512;
+
+/** Keys in order, kept as a list of sorted chunks (a one-level B-tree): inserting a key moves
+ *  at most a chunk, not the whole list. */
 export class KeyIndex {
   private readonly byKey = new Map<string, KeyEntry>();
-  /** Every indexed key, sorted (live or deleted-but-not-compacted). */
-  private sorted: KeyEntry[] = [];
+  private chunks: KeyEntry[][] = [[]];
 
   get size(): number {
-    return this.sorted.length;
+    return this.byKey.size;
   }
 
   get(id: string): KeyEntry | undefined {
@@ -60,50 +61,73 @@ export class KeyIndex {
   upsert(id: string): { entry: KeyEntry; created: boolean } {
     const found = this.byKey.get(id);
     if (found) return { entry: found, created: false };
-    const entry: KeyEntry = { id, changes: [], createRev: 0, version: 0 };
+    const entry: KeyEntry = { id, changes: [] };
     this.byKey.set(id, entry);
-    this.sorted.splice(this.lowerBound(id), 0, entry);
+    const c = this.chunkFor(id);
+    const chunk = this.chunks[c]!;
+    chunk.splice(lowerBound(chunk, id), 0, entry);
+    if (chunk.length > CHUNK_MAX) this.chunks.splice(c, 1, chunk.slice(0, chunk.length >> 1), chunk.slice(chunk.length >> 1));
     return { entry, created: true };
   }
 
   remove(entry: KeyEntry): void {
     if (this.byKey.get(entry.id) !== entry) return;
     this.byKey.delete(entry.id);
-    const at = this.lowerBound(entry.id);
-    if (this.sorted[at] === entry) this.sorted.splice(at, 1);
+    const c = this.chunkFor(entry.id);
+    const chunk = this.chunks[c]!;
+    const at = lowerBound(chunk, entry.id);
+    if (chunk[at] === entry) chunk.splice(at, 1);
+    if (chunk.length === 0 && this.chunks.length > 1) this.chunks.splice(c, 1);
   }
 
-  /** First position whose key is >= id. */
-  private lowerBound(id: string): number {
+  /** The chunk a key belongs in: the last whose first key is <= id. */
+  private chunkFor(id: string): number {
     let lo = 0;
-    let hi = this.sorted.length;
+    let hi = this.chunks.length - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.sorted[mid]!.id < id) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.chunks[mid]![0]!.id <= id) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
 
   /** Entries with key in [from, to) (to = null: no upper bound), in key order. */
   *between(from: string, to: string | null): Generator<KeyEntry> {
-    for (let i = this.lowerBound(from); i < this.sorted.length; i++) {
-      const e = this.sorted[i]!;
-      if (to !== null && e.id >= to) return;
-      yield e;
+    const first = this.chunkFor(from);
+    for (let c = first; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      for (let i = c === first ? lowerBound(chunk, from) : 0; i < chunk.length; i++) {
+        const e = chunk[i]!;
+        if (to !== null && e.id >= to) return;
+        yield e;
+      }
     }
   }
 
-  all(): readonly KeyEntry[] {
-    return this.sorted;
+  *all(): Generator<KeyEntry> {
+    for (const chunk of this.chunks) yield* chunk;
   }
 
   /** Replaces the whole index with entries already in key order (used at load). */
   resetSorted(entries: KeyEntry[]): void {
     this.byKey.clear();
     for (const e of entries) this.byKey.set(e.id, e);
-    this.sorted = entries;
+    this.chunks = [];
+    for (let i = 0; i < entries.length; i += CHUNK_MAX / 2) this.chunks.push(entries.slice(i, i + CHUNK_MAX / 2));
+    if (this.chunks.length === 0) this.chunks.push([]);
   }
+}
+
+function lowerBound(chunk: KeyEntry[], id: string): number {
+  let lo = 0;
+  let hi = chunk.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (chunk[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The key's latest change at or before `rev`, or undefined. */

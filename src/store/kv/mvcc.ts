@@ -93,24 +93,19 @@ export class KvStateMachine {
     this.load();
   }
 
-  /** Rebuilds the index from the history table: one sequential scan, no values read. */
+  /** Rebuilds the index from the history table: one sequential scan of the changes' places
+   *  and keys (packed in SQL, no values). */
   private load(): void {
     const byKey = new Map<string, KeyEntry>();
-    const rows = this.db.prepare('SELECT rev, sub, key, create_rev, version, tombstone FROM kv_history ORDER BY rev, sub').raw().iterate() as IterableIterator<
-      [number, number, Buffer, number, number, number]
-    >;
-    for (const [rev, sub, key, createRev, version, tombstone] of rows) {
+    const rows = this.db.prepare('SELECT (rev * 2097152 + sub) * 2 + tombstone, key FROM kv_history ORDER BY rev, sub').raw().iterate() as IterableIterator<[number, Buffer]>;
+    for (const [code, key] of rows) {
       const id = keyId(key);
       let entry = byKey.get(id);
       if (!entry) {
-        entry = { id, changes: [], createRev: 0, version: 0 };
+        entry = { id, changes: [] };
         byKey.set(id, entry);
       }
-      entry.changes.push(packChange(rev, sub, tombstone === 1));
-      if (tombstone === 0) {
-        entry.createRev = createRev;
-        entry.version = version;
-      }
+      entry.changes.push(code);
     }
     const entries = [...byKey.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.index.resetSorted(entries);
@@ -319,18 +314,11 @@ export class KvStateMachine {
   }
 
   /** Records a change in the index (undoable inside a txn). */
-  private recordChange(key: Buffer, code: number, createRev: number, version: number): void {
+  private recordChange(key: Buffer, code: number): void {
     const { entry, created } = this.index.upsert(keyId(key));
-    const before = { createRev: entry.createRev, version: entry.version };
     entry.changes.push(code);
-    if (!isTombstone(code)) {
-      entry.createRev = createRev;
-      entry.version = version;
-    }
     this.undo?.push(() => {
       entry.changes.pop();
-      entry.createRev = before.createRev;
-      entry.version = before.version;
       if (created) this.index.remove(entry);
     });
   }
@@ -340,14 +328,15 @@ export class KvStateMachine {
     const entry = this.index.get(keyId(req.key));
     const cur = this.currentCode(entry);
     if (req.ignoreValue && cur === undefined) throw new KvError(GrpcCode.InvalidArgument, 'etcdserver: key not found');
-    const needPrev = req.prevKv || req.ignoreValue || this.prevKvWanted();
-    const prev = cur !== undefined && needPrev ? this.kvOf(cur) : null;
-    const value = req.ignoreValue ? prev!.value : req.value;
+    // The current version's row: its create revision and version continue in the new one.
+    const current = cur !== undefined ? this.kvOf(cur, req.prevKv || req.ignoreValue || this.prevKvWanted()) : null;
+    const prev = current && (req.prevKv || this.prevKvWanted()) ? current : null;
+    const value = req.ignoreValue ? current!.value : req.value;
     const { rev, sub } = this.nextSlot();
-    const createRev = cur !== undefined ? entry!.createRev : rev;
-    const version = cur !== undefined ? entry!.version + 1 : 1;
+    const createRev = current ? current.createRevision : rev;
+    const version = current ? current.version + 1 : 1;
     this.insertHistory.run(rev, sub, req.key, createRev, version, value, 0);
-    this.recordChange(req.key, packChange(rev, sub, false), createRev, version);
+    this.recordChange(req.key, packChange(rev, sub, false));
     this.events!.push({ type: 'PUT', kv: { key: req.key, createRevision: createRev, modRevision: rev, version, value }, prevKv: prev });
     return { prevKv: req.prevKv ? prev : null };
   }
@@ -363,7 +352,7 @@ export class KvStateMachine {
       const key = keyBytes(entry);
       const { rev, sub } = this.nextSlot();
       this.insertHistory.run(rev, sub, key, 0, 0, null, 1);
-      this.recordChange(key, packChange(rev, sub, true), 0, 0);
+      this.recordChange(key, packChange(rev, sub, true));
       this.events!.push({ type: 'DELETE', kv: { key, createRevision: 0, modRevision: rev, version: 0, value: EMPTY }, prevKv: prev });
     }
     return { deleted: live.length, prevKvs };
@@ -376,9 +365,10 @@ export class KvStateMachine {
       if (c.target === 'VALUE') return false;
       return this.compareOne(c, { version: 0, createRevision: 0, modRevision: 0, value: () => EMPTY });
     }
-    return live.every(({ entry, code }) =>
-      this.compareOne(c, { version: entry.version, createRevision: entry.createRev, modRevision: changeRev(code), value: () => this.kvOf(code).value }),
-    );
+    return live.every(({ code }) => {
+      const kv = c.target === 'MOD' ? null : this.kvOf(code, c.target === 'VALUE');
+      return this.compareOne(c, { version: kv?.version ?? 0, createRevision: kv?.createRevision ?? 0, modRevision: changeRev(code), value: () => kv!.value });
+    });
   }
 
   private compareOne(c: Compare, kv: { version: number; createRevision: number; modRevision: number; value: () => Buffer }): boolean {

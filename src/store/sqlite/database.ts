@@ -88,7 +88,8 @@ export function openDatabase(path: string, options: OpenOptions): Db {
     db.pragma(`cache_size = -${Math.max(64, Math.floor(options.cacheBytes / 1024))}`);
     db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages}`);
     db.pragma('foreign_keys = OFF');
-    if (!fresh && options.check !== false) {
+    // A scan of the whole file after an unclean stop only: a clean shutdown leaves a mark.
+    if (!fresh && options.check !== false && !cleanlyClosed(db)) {
       const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
       const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
       if (problems.length > 0) throw new Error(`integrity check failed: ${problems.slice(0, 3).join('; ')}`);
@@ -99,6 +100,8 @@ export function openDatabase(path: string, options: OpenOptions): Db {
     }
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // Until the next clean shutdown, a start must check the file again.
+    db.prepare("INSERT INTO meta (key, value) VALUES ('clean_shutdown', 0) ON CONFLICT (key) DO UPDATE SET value = 0").run();
   } catch (err) {
     try {
       db.close();
@@ -112,6 +115,18 @@ export function openDatabase(path: string, options: OpenOptions): Db {
     );
   }
   return db;
+}
+
+function cleanlyClosed(db: Db): boolean {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  return hasMeta !== undefined && db.prepare("SELECT value FROM meta WHERE key = 'clean_shutdown'").pluck().get() === 1;
+}
+
+/** Marks a clean shutdown (the next start may skip the integrity scan), then closes. */
+export function closeDatabase(db: Db): void {
+  db.pragma('synchronous = FULL');
+  db.prepare("INSERT INTO meta (key, value) VALUES ('clean_shutdown', 1) ON CONFLICT (key) DO UPDATE SET value = 1").run();
+  db.close();
 }
 
 /** Small typed accessors for the meta table. */

@@ -2,7 +2,7 @@
 // log is bounded by compaction, so the mirror is too). Writes must run inside the caller's
 // transaction: the Ready cycle persists log, hard state and applied state together.
 import type { ConfState, Entry, HardState, LogStorage, Snapshot } from '../../raft/index.ts';
-import { invariant, limitSize } from '../../raft/index.ts';
+import { LogArray, invariant } from '../../raft/index.ts';
 import type { Db, Meta } from './database.ts';
 
 const TYPE_CODE = { normal: 0, conf: 1 } as const;
@@ -15,8 +15,8 @@ interface LogRow {
 }
 
 export class SqliteLog implements LogStorage {
-  /** ents[0] is a dummy at the compaction point (index and term of the last dropped entry). */
-  private ents: Entry[];
+  /** The retained log, mirrored in memory: the core reads it often, SQLite only at start. */
+  private readonly mirror: LogArray;
   private hard: HardState;
   private compactConf: ConfState;
   /** Supplies the snapshot to send to a follower that is too far behind (or undefined while
@@ -42,13 +42,12 @@ export class SqliteLog implements LogStorage {
       commit: meta.number('hard_commit'),
     };
     const compactIndex = meta.number('log_compact_index');
-    const compactTerm = meta.number('log_compact_term');
     this.compactConf = meta.json<ConfState>('log_compact_conf', { voters: [], learners: [] });
-    this.ents = [{ index: compactIndex, term: compactTerm, type: 'normal', data: new Uint8Array(0) }];
+    this.mirror = new LogArray(compactIndex, meta.number('log_compact_term'));
     const rows = db.prepare('SELECT idx, term, type, data FROM raft_log WHERE idx > ? ORDER BY idx').all(compactIndex) as LogRow[];
     for (const r of rows) {
       invariant(r.idx === this.lastIndex() + 1, () => `the stored Raft log has a gap before index ${r.idx}`);
-      this.ents.push({ index: r.idx, term: r.term, type: r.type === TYPE_CODE.conf ? 'conf' : 'normal', data: r.data });
+      this.mirror.append([{ index: r.idx, term: r.term, type: r.type === TYPE_CODE.conf ? 'conf' : 'normal', data: r.data }]);
     }
   }
 
@@ -61,24 +60,19 @@ export class SqliteLog implements LogStorage {
   }
 
   firstIndex(): number {
-    return this.ents[0]!.index + 1;
+    return this.mirror.firstIndex();
   }
 
   lastIndex(): number {
-    return this.ents[0]!.index + this.ents.length - 1;
+    return this.mirror.lastIndex();
   }
 
   term(i: number): number | undefined {
-    const offset = this.ents[0]!.index;
-    if (i < offset || i - offset >= this.ents.length) return undefined;
-    return this.ents[i - offset]!.term;
+    return this.mirror.term(i);
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
-    const offset = this.ents[0]!.index;
-    if (lo <= offset) return undefined;
-    invariant(hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) beyond the last index ${this.lastIndex()}`);
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+    return this.mirror.entries(lo, hi, maxBytes);
   }
 
   snapshot(): Snapshot | undefined {
@@ -87,25 +81,16 @@ export class SqliteLog implements LogStorage {
 
   /** The entry at i (for the driver's own use, e.g. reading conf entries). */
   entry(i: number): Entry | undefined {
-    const offset = this.ents[0]!.index;
-    return i > offset && i - offset < this.ents.length ? this.ents[i - offset] : undefined;
+    return this.mirror.entry(i);
   }
 
   // ---- writes (inside the caller's transaction) ----------------------------------------
 
   append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = this.firstIndex();
-    const fresh = entries[0]!.index < first ? entries.slice(first - entries[0]!.index) : entries;
-    if (fresh.length === 0) return;
-    const offset = fresh[0]!.index - this.ents[0]!.index;
-    invariant(offset >= 1 && offset <= this.ents.length, () => `append at ${fresh[0]!.index} leaves a gap after ${this.lastIndex()}`);
-    if (offset < this.ents.length) this.truncateStmt.run(fresh[0]!.index);
-    this.ents.length = offset;
-    for (const e of fresh) {
-      this.insertStmt.run(e.index, e.term, TYPE_CODE[e.type], e.data);
-      this.ents.push(e);
-    }
+    const written = this.mirror.append(entries);
+    if (!written) return;
+    if (written.replaced) this.truncateStmt.run(written.from);
+    for (const e of entries) if (e.index >= written.from) this.insertStmt.run(e.index, e.term, TYPE_CODE[e.type], e.data);
   }
 
   setHardState(hs: HardState): void {
@@ -117,20 +102,17 @@ export class SqliteLog implements LogStorage {
 
   /** Drops entries up to and including `index`; `conf` is the configuration in force there. */
   compact(index: number, conf: ConfState): void {
-    const offset = this.ents[0]!.index;
-    if (index <= offset) return;
-    invariant(index <= this.lastIndex(), () => `compact(${index}) beyond the last index ${this.lastIndex()}`);
-    const term = this.ents[index - offset]!.term;
+    const term = this.mirror.compact(index);
+    if (term === undefined) return;
     this.dropPrefixStmt.run(index);
     this.setCompactPoint(index, term, conf);
-    this.ents = [{ index, term, type: 'normal', data: new Uint8Array(0) }, ...this.ents.slice(index - offset + 1)];
   }
 
   /** A snapshot from the leader replaces the whole log. */
   resetToSnapshot(index: number, term: number, conf: ConfState): void {
     this.clearStmt.run();
     this.setCompactPoint(index, term, conf);
-    this.ents = [{ index, term, type: 'normal', data: new Uint8Array(0) }];
+    this.mirror.reset(index, term);
   }
 
   private setCompactPoint(index: number, term: number, conf: ConfState): void {
@@ -140,4 +122,3 @@ export class SqliteLog implements LogStorage {
     this.compactConf = conf;
   }
 }
-
