@@ -176,11 +176,10 @@ async function startupWith100kKeys(cluster: Cluster, dir: string): Promise<numbe
   const target = await cluster.leader();
   const pool = new Pool(target, { connections: 64 });
   let n = 0;
-  await runLoad({ concurrency: 64, durationMs: 600_000, op: async () => {
+  await runLoad({ concurrency: 64, durationMs: 600_000, count: 100_000, op: async () => {
     const i = n++;
-    if (i >= 100_000) throw new Error('done');
     await post(pool, '/v3/kv/put', JSON.stringify({ key: b64(`fill/${i.toString().padStart(6, '0')}`), value: b64(VALUE) }));
-  } }).catch(() => undefined);
+  } });
   await pool.close();
   const followerIndex = cluster.endpoints.findIndex((e) => e !== target);
   const proc = cluster.procs[followerIndex]!;

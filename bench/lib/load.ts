@@ -14,14 +14,18 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function runLoad(options: { concurrency: number; durationMs: number; op: (worker: number, i: number) => Promise<void> }): Promise<LoadResult> {
+/** Runs until `durationMs` has passed or, when given, `count` operations have been started. */
+export async function runLoad(options: { concurrency: number; durationMs: number; count?: number; op: (worker: number, i: number) => Promise<void> }): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: unknown = null;
   const started = performance.now();
   const deadline = started + options.durationMs;
+  const count = options.count ?? Infinity;
+  let begun = 0;
   const worker = async (w: number) => {
-    for (let i = 0; performance.now() < deadline; i++) {
+    for (let i = 0; performance.now() < deadline && begun < count; i++) {
+      begun++;
       const t0 = performance.now();
       try {
         await options.op(w, i);
