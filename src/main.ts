@@ -1,14 +1,22 @@
 // The composition root of `bramble server`: build each part from explicit options, start them
 // in order, wait for SIGINT/SIGTERM (or this member's removal), stop them in reverse.
 import { createServer } from 'node:http';
-import { authorize } from './api/auth.ts';
+import type { Duplex } from 'node:stream';
 import { createClusterRoutes } from './api/cluster-routes.ts';
 import { Router } from './api/http/index.ts';
 import { createKvRoutes } from './api/kv/index.ts';
+import { createResourceApi } from './api/resources/index.ts';
+import { timestamp } from './api/resources/objects.ts';
+import { createApiHandler } from './api/server.ts';
+import { createTokenRoutes } from './api/token-routes.ts';
+import { adminTokenFor, TokenRegistry, writeAdminToken } from './api/tokens.ts';
+import { startHousekeeping } from './controllers/housekeeping.ts';
+import { carryOverAllocated, validateObject, validateUpdate } from './model/index.ts';
 import type { Membership } from './cluster/index.ts';
 import { Membership as MembershipImpl, PeerClient, PeerTransport, createMembershipRoutes, createPeerHandler, establishIdentity } from './cluster/index.ts';
 import type { ServerEnv, ServerOptions } from './config/server-options.ts';
 import { openDataDir } from './host/index.ts';
+import { UsageSampler } from './host/usage.ts';
 import { advertisedUrl, closeServer, listen } from './host/listen.ts';
 import type { Message } from './raft/index.ts';
 import { snapshotPath } from './store/replica.ts';
@@ -65,9 +73,15 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
           res.end(JSON.stringify({ error: 'starting', message: 'this member is still starting; retry shortly' }));
         }
       },
+      upgrade: (req: Parameters<ReturnType<typeof createPeerHandler>['upgrade']>[0], socket: Duplex, head: Buffer) => {
+        if (handler) handler.upgrade(req, socket, head);
+        else socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      },
+      closeStreams: () => handler?.closeStreams(),
     };
   })();
   const peerServer = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, peerHandler.serve);
+  peerServer.on('upgrade', peerHandler.upgrade);
   await listen(peerServer, options.peerAddr, 'peer link');
 
   // 3. who we are: restart, bootstrap, or join
@@ -97,6 +111,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
       store?.driver.schedule();
     },
     snapshotFile: (m: Message) => snapshotPath(m.snapshot!),
+    stream: true,
   });
   let seenSelf = replica.members().some((m) => m.id === identity.memberId);
   let resolveRemoved!: () => void;
@@ -144,18 +159,47 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
     }),
   );
 
-  // 5. the API
-  const router = new Router({ logger: logger.child({ component: 'api' }) });
-  router.addRoutes(createKvRoutes(store.service, { logger: logger.child({ component: 'api' }) }));
-  router.addRoutes(createClusterRoutes(membership));
-  const apiServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    if (authorize(req, res, token)) void router.handle(req, res);
+  // 5. the API: the Kubernetes-shaped resources, etcd's KV API, cluster endpoints, tokens
+  const apiLog = logger.child({ component: 'api' });
+  const adminToken = adminTokenFor(token);
+  writeAdminToken(dataDir.path, token);
+  const registry = new TokenRegistry(store.service);
+  const usage = new UsageSampler();
+  usage.start();
+  const liveMembership = membership;
+  const resources = createResourceApi({
+    kv: store.service,
+    validator: { validate: validateObject, validateUpdate, carryOver: carryOverAllocated },
+    logger: apiLog,
+    selfNode: options.name,
+    apiUrlOf: (node) => liveMembership.status().members.find((m) => m.name === node)?.apiURL,
+    members: () => liveMembership.status().members,
+    usage: () => usage.current(),
+    adminToken,
+    runtime: () => undefined,
+    serverAddress: `${options.apiAddr.host}:${options.apiAddr.port}`,
+    platform: { platform: process.platform, arch: process.arch, node: process.versions.node },
   });
+  const router = new Router({ logger: apiLog });
+  router.addRoutes(createKvRoutes(store.service, { logger: apiLog }));
+  router.addRoutes(createClusterRoutes(membership));
+  router.addRoutes(createTokenRoutes(registry, () => timestamp(new Date())));
+  const apiServer = createServer(
+    { keepAliveTimeout: 65_000 },
+    createApiHandler({ rule: { adminTokens: [token, adminToken], registry }, resources: resources.routes, router, logger: apiLog }),
+  );
   await listen(apiServer, options.apiAddr, 'API');
 
   // 6. go
   store.start();
   membership.start();
+  resources.start();
+  const housekeeping = startHousekeeping({
+    api: resources.api,
+    deleter: resources.deleter,
+    isLeader: () => liveStore.driver.leader === identity.memberId,
+    logger: logger.child({ component: 'controllers' }),
+  });
   const compactor = startCompactor({ store, retainRevisions: HISTORY_RETAIN_REVISIONS, logger: logger.child({ component: 'store' }) });
   log.info('member started', {
     name: identity.name,
@@ -171,10 +215,14 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   const reason = await waitForShutdown(removed);
   log.info('shutting down', { reason });
   if (reason !== 'removed from the cluster') await membership.handOverLeadership(profile.raft.tickMillis * profile.raft.electionTicks * 2);
+  housekeeping.stop();
+  usage.stop();
+  await resources.stop();
   await closeServer(apiServer);
   compactor.stop();
   membership.stop();
   store.stop();
+  peerHandler.closeStreams();
   await closeServer(peerServer);
   await transport.close();
   await peerClient.close();

@@ -1,20 +1,33 @@
 // Who may use the API: anything from loopback (this gateway's own tools and pods' host-side
-// calls), and anyone else with the cluster's bearer token (the join token doubles as the admin
-// token until read-only tokens exist).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// calls) with full access; anyone else with a bearer token: the join token or the admin token
+// (full access), or a token made by `bramble token create` (read-only ones may only read).
+import type { IncomingMessage } from 'node:http';
 import { bearer, tokensEqual } from '../cluster/auth.ts';
-import { sendError } from './http/index.ts';
+import type { TokenRegistry } from './tokens.ts';
+
+export type Access = 'admin' | 'read';
 
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
-/** Answers 401 and returns false when the request may not proceed. */
-export function authorize(req: IncomingMessage, res: ServerResponse, token: string): boolean {
-  if (isLoopback(req.socket.remoteAddress)) return true;
+export interface AccessRule {
+  /** Tokens with full access (join token, admin token). */
+  adminTokens: readonly string[];
+  registry?: TokenRegistry;
+}
+
+export const UNAUTHORIZED_MESSAGE = 'unauthorized: requests from outside this gateway need "Authorization: Bearer <token>" (DATA/admin-token, or bramble token create)';
+
+/** The caller's access, or null when it has none (the caller answers 401). */
+export async function authenticate(req: IncomingMessage, rule: AccessRule): Promise<Access | null> {
+  if (isLoopback(req.socket.remoteAddress)) return 'admin';
   const given = bearer(req);
-  if (given !== undefined && tokensEqual(given, token)) return true;
-  sendError(res, 401, 16, 'unauthorized: requests from outside this gateway need "Authorization: Bearer <token>" (bramble token prints it)');
-  return false;
+  if (given !== undefined) {
+    for (const t of rule.adminTokens) if (tokensEqual(given, t)) return 'admin';
+    const stored = await rule.registry?.lookup(given).catch(() => null);
+    if (stored) return stored.readOnly ? 'read' : 'admin';
+  }
+  return null;
 }

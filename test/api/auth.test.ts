@@ -1,27 +1,19 @@
-// The API's access rule: loopback needs nothing, anyone else the bearer token.
+// The API's access rule: loopback needs nothing; anyone else a bearer token: the join or admin
+// token for everything, a stored token for what it allows.
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { authorize, isLoopback } from '../../src/api/auth.ts';
+import { authenticate, isLoopback } from '../../src/api/auth.ts';
+import { adminTokenFor } from '../../src/api/tokens.ts';
+import type { TokenRegistry } from '../../src/api/tokens.ts';
 
-function fake(remoteAddress: string, authorization?: string) {
-  const sent: { status?: number; body?: string } = {};
-  const req = { socket: { remoteAddress }, headers: authorization ? { authorization } : {} } as unknown as IncomingMessage;
-  const res = {
-    writableEnded: false,
-    destroyed: false,
-    headersSent: false,
-    setHeader() {},
-    writeHead(status: number) {
-      sent.status = status;
-      return this;
-    },
-    end(body: string) {
-      sent.body = body;
-    },
-  } as unknown as ServerResponse;
-  return { req, res, sent };
+function fake(remoteAddress: string, authorization?: string): IncomingMessage {
+  return { socket: { remoteAddress }, headers: authorization ? { authorization } : {} } as unknown as IncomingMessage;
 }
+
+const registry = {
+  lookup: async (token: string) => (token === 'brr_reader' ? { readOnly: true, created: '' } : token === 'bra_writer' ? { readOnly: false, created: '' } : null),
+} as unknown as TokenRegistry;
 
 describe('API access', () => {
   it('treats 127.0.0.0/8, ::1 and IPv4-mapped loopback as local', () => {
@@ -29,14 +21,21 @@ describe('API access', () => {
     for (const a of ['10.0.0.1', '192.168.77.2', '::ffff:10.0.0.1', '', undefined]) assert.equal(isLoopback(a), false, String(a));
   });
 
-  it('lets loopback in without a token, and others only with the right one', () => {
-    assert.equal(authorize(fake('127.0.0.1').req, fake('127.0.0.1').res, 'tok'), true);
-    assert.equal(authorize(fake('10.0.0.9', 'Bearer tok').req, fake('10.0.0.9').res, 'tok'), true);
+  it('lets loopback in without a token, and others only with a known token', async () => {
+    const rule = { adminTokens: ['tok', adminTokenFor('tok')], registry };
+    assert.equal(await authenticate(fake('127.0.0.1'), rule), 'admin');
+    assert.equal(await authenticate(fake('10.0.0.9', 'Bearer tok'), rule), 'admin');
+    assert.equal(await authenticate(fake('10.0.0.9', `Bearer ${adminTokenFor('tok')}`), rule), 'admin');
+    assert.equal(await authenticate(fake('10.0.0.9', 'Bearer brr_reader'), rule), 'read');
+    assert.equal(await authenticate(fake('10.0.0.9', 'Bearer bra_writer'), rule), 'admin');
     for (const header of [undefined, 'Bearer wrong', 'Basic dG9r', 'Bearer']) {
-      const f = fake('10.0.0.9', header);
-      assert.equal(authorize(f.req, f.res, 'tok'), false, String(header));
-      assert.equal(f.sent.status, 401);
-      assert.match(f.sent.body ?? '', /Authorization: Bearer/);
+      assert.equal(await authenticate(fake('10.0.0.9', header), rule), null, String(header));
     }
+  });
+
+  it('derives the admin token from the join token, stably', () => {
+    assert.equal(adminTokenFor('a'), adminTokenFor('a'));
+    assert.notEqual(adminTokenFor('a'), adminTokenFor('b'));
+    assert.match(adminTokenFor('a'), /^bra_[A-Za-z0-9_-]{40}$/);
   });
 });
