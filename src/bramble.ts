@@ -5,6 +5,18 @@ import { hostname } from 'node:os';
 import { runCli } from './cli/dispatch.ts';
 import { VERSION } from './version.ts';
 
+// `bramble logs -f | head`: the reader going away is the normal end of the output, not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
@@ -13,6 +25,8 @@ const exitCode = await runCli(process.argv.slice(2), {
   hostname: hostname(),
   version: VERSION,
   runtime: { node: process.versions.node, platform: process.platform, arch: process.arch },
+  // Read only when a command asks (`-f -`), so nothing else waits on a terminal's input.
+  stdin: readStdin,
   // Loaded only for `server`, so CLI commands do not pay for the daemon's modules at start.
   startServer: async (options, env) => {
     const { runServer } = await import('./main.ts');

@@ -1,58 +1,26 @@
-// `bramble token`, `bramble cluster status`, `bramble cluster remove NAME`.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { BrambleError } from '../errors.ts';
+// `bramble cluster status`, `bramble cluster remove NAME`.
 import type { ClusterStatus } from '../cluster/membership.ts';
 import type { CommandSpec } from './flags.ts';
 import { formatHelp, parseArgs } from './flags.ts';
 import { apiCall, apiTarget } from './api-client.ts';
+import { CONNECTION_FLAGS } from './api-flags.ts';
+import type { CommandIo } from './io.ts';
 import { formatTable } from './table.ts';
 
-interface Io {
-  stdout: { write(text: string): unknown };
-  env: Readonly<Record<string, string | undefined>>;
-}
-
-const CLIENT_FLAGS = {
-  server: { type: 'string', valueName: 'URL', description: 'the bramble API server', defaultText: '$BRAMBLE_SERVER or http://127.0.0.1:7080' },
-  token: { type: 'string', valueName: 'TOKEN', description: 'bearer token for a remote server', defaultText: '$BRAMBLE_TOKEN' },
-} as const;
-
-const TOKEN_COMMAND = {
-  name: 'token',
-  summary: "Print the cluster's join token (from this gateway's data directory).",
-  flags: { 'data-dir': { type: 'string', short: 'd', valueName: 'DIR', description: "the gateway's data directory", default: '/var/lib/bramble' } },
-} as const satisfies CommandSpec;
+type Io = Pick<CommandIo, 'stdout' | 'env'>;
 
 const STATUS_COMMAND = {
   name: 'cluster status',
   summary: 'Show the Raft members, their roles and the leader.',
-  flags: { ...CLIENT_FLAGS, output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'table or json', default: 'table' } },
+  flags: { ...CONNECTION_FLAGS, output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'table or json', default: 'table' } },
 } as const satisfies CommandSpec;
 
 const REMOVE_COMMAND = {
   name: 'cluster remove',
   summary: 'Remove a gateway from the cluster (by member name).',
-  flags: CLIENT_FLAGS,
+  flags: CONNECTION_FLAGS,
   positionals: { name: 'NAME', min: 1, max: 1 },
 } as const satisfies CommandSpec;
-
-export function runTokenCommand(argv: readonly string[], io: Io): number {
-  const { flags, help } = parseArgs(TOKEN_COMMAND, argv);
-  if (help) {
-    io.stdout.write(formatHelp(TOKEN_COMMAND));
-    return 0;
-  }
-  const path = join(flags['data-dir'], 'token');
-  let token: string;
-  try {
-    token = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new BrambleError('E_TOKEN', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the token is written when a gateway first starts — give its --data-dir`);
-  }
-  io.stdout.write(`${token}\n`);
-  return 0;
-}
 
 export async function runClusterStatus(argv: readonly string[], io: Io): Promise<number> {
   const { flags, help } = parseArgs(STATUS_COMMAND, argv);

@@ -11,20 +11,21 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'server', summary: 'run the bramble daemon on this gateway', implemented: true },
-  { name: 'version', summary: 'print the version of bramble and Node.js', implemented: true },
+  { name: 'version', summary: "print the version of bramble and Node.js, and the server's", implemented: true },
   { name: 'token', summary: "print the cluster's join token", implemented: true },
+  { name: 'token create', summary: 'create an API bearer token (--read-only for a viewer)', implemented: true },
   { name: 'cluster status', summary: 'show the Raft members, their roles and the leader', implemented: true },
   { name: 'cluster remove', summary: 'remove a gateway from the cluster', implemented: true },
-  { name: 'get', summary: 'list resources or show one', implemented: false },
-  { name: 'apply', summary: 'create or update resources from a manifest (-f FILE)', implemented: false },
-  { name: 'create', summary: 'create resources from a manifest (-f FILE)', implemented: false },
-  { name: 'delete', summary: 'delete resources by name or manifest', implemented: false },
-  { name: 'describe', summary: 'show a resource in detail, with its events', implemented: false },
-  { name: 'scale', summary: "set a Deployment's number of replicas", implemented: false },
+  { name: 'get', summary: 'list resources or show one', implemented: true },
+  { name: 'apply', summary: 'create or update resources from a manifest (-f FILE)', implemented: true },
+  { name: 'create', summary: 'create resources from a manifest (-f FILE)', implemented: true },
+  { name: 'delete', summary: 'delete resources by name or manifest', implemented: true },
+  { name: 'describe', summary: 'show a resource in detail, with its events', implemented: true },
+  { name: 'scale', summary: "set a Deployment's number of replicas", implemented: true },
   { name: 'rollout', summary: "show, restart or undo a Deployment's rollout", implemented: false },
-  { name: 'logs', summary: "print a container's logs", implemented: false },
-  { name: 'exec', summary: 'run a command in a running container', implemented: false },
-  { name: 'top', summary: 'show CPU and memory use of nodes and pods', implemented: false },
+  { name: 'logs', summary: "print a container's logs", implemented: true },
+  { name: 'exec', summary: 'run a command in a running container', implemented: true },
+  { name: 'top', summary: 'show CPU and memory use of nodes', implemented: true },
   { name: 'cordon', summary: 'mark a node unschedulable', implemented: false },
   { name: 'uncordon', summary: 'mark a node schedulable again', implemented: false },
   { name: 'drain', summary: 'cordon a node and evict its pods', implemented: false },
@@ -34,7 +35,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'help', summary: 'show this help, or a command\'s: bramble help COMMAND', implemented: true },
 ];
 
-/** Top-level words that only group subcommands: "cluster", "image". */
+/** Top-level words that group subcommands: "cluster", "image", "token" (also a command itself). */
 export function commandGroups(): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   for (const command of COMMANDS) {
@@ -62,6 +63,9 @@ export function formatMainHelp(version: string): string {
     '',
     'Commands:',
     ...rows,
+    '',
+    'Commands that talk to the API take --server URL ($BRAMBLE_SERVER, default http://127.0.0.1:7080),',
+    '--token TOKEN ($BRAMBLE_TOKEN), -n/--namespace NS (default "default") and -A/--all-namespaces.',
     '',
     "Run 'bramble COMMAND --help' for a command's flags.",
     '',

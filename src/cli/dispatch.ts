@@ -1,38 +1,27 @@
-// `bramble ARGS...` → exit code. Everything the process touches (streams, environment, the
-// hostname, how the daemon starts) comes in through `CliIo`, so tests run the whole CLI in
-// memory; src/bramble.ts passes the real ones.
+// `bramble ARGS...` → exit code. This file only routes: it finds the command, runs it, and turns
+// expected errors into one line on stderr and an exit status. Everything the process touches
+// comes in through `CliIo` (src/cli/io.ts), so tests run the whole CLI in memory; src/bramble.ts
+// passes the real ones.
 
-import {
-  parseServerFlags,
-  resolveServerOptions,
-  SERVER_COMMAND,
-  type ServerEnv,
-  type ServerOptions,
-} from '../config/server-options.ts';
+import { SERVER_COMMAND } from '../config/server-options.ts';
 import { BrambleError, NotImplementedError, ProfileError, UsageError } from '../errors.ts';
-import { loadProfile, resolveConfigDir, type BoardProbe } from '../host/index.ts';
-import { createLogger } from '../log/index.ts';
+import { ApiError } from './api-client.ts';
+import { runApply, runCreate } from './apply-command.ts';
+import { runClusterRemove, runClusterStatus } from './cluster-commands.ts';
 import { commandGroups, findCommand, formatMainHelp, type CommandEntry } from './commands.ts';
-import { formatHelp, parseArgs } from './flags.ts';
-import { runClusterRemove, runClusterStatus, runTokenCommand } from './cluster-commands.ts';
+import { runDelete } from './delete-command.ts';
+import { runDescribe } from './describe-command.ts';
+import { formatHelp } from './flags.ts';
+import { runGet } from './get-command.ts';
+import type { CliIo } from './io.ts';
+import { runServerCommand } from './server-command.ts';
+import { runTokenCommand, runTokenCreate } from './token-commands.ts';
+import { runTop } from './top-command.ts';
+import { clientVersionLine, runVersion } from './version-command.ts';
+import { runExec, runLogs, runScale } from './workload-commands.ts';
 
 export type { ServerEnv } from '../config/server-options.ts';
-
-export type StartServer = (options: ServerOptions, env: ServerEnv) => Promise<number>;
-
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  env: Readonly<Record<string, string | undefined>>;
-  cwd: string;
-  hostname: string;
-  version: string;
-  /** node version, platform and arch for `bramble version`. */
-  runtime: { node: string; platform: string; arch: string };
-  startServer: StartServer;
-  /** Board detection for `--board auto`; systeminformation when absent. */
-  probe?: BoardProbe;
-}
+export type { CliIo, StartServer } from './io.ts';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -43,49 +32,13 @@ function exitCodeFor(error: BrambleError): number {
   return error instanceof UsageError || error instanceof ProfileError ? EXIT_USAGE : EXIT_FAILURE;
 }
 
-// UsageError messages already start with "bramble <command>:"; the others get the prefix,
-// on every line, so a multi-problem profile error stays grep-able line by line.
+// UsageError messages already start with "bramble <command>:" and a server's refusal reads as
+// kubectl's "Error from server (...)"; the others get the prefix, on every line, so a
+// multi-problem profile error stays grep-able line by line.
 function formatError(error: BrambleError): string {
   if (error instanceof UsageError && error.message.startsWith('bramble')) return `${error.message}\n`;
+  if (error instanceof ApiError && error.message.startsWith('Error from server')) return `${error.message}\n`;
   return `${error.message.split('\n').map((line) => `bramble: ${line}`).join('\n')}\n`;
-}
-
-async function runServerCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { flags, help } = parseServerFlags(argv);
-  if (help) {
-    io.stdout.write(formatHelp(SERVER_COMMAND));
-    return EXIT_OK;
-  }
-  const configDir = resolveConfigDir({ flag: flags['config-dir'], env: io.env['BRAMBLE_CONFIG_DIR'], cwd: io.cwd });
-  const loaded = await loadProfile(flags.board, { configDir, cwd: io.cwd, ...(io.probe ? { probe: io.probe } : {}) });
-  const options = resolveServerOptions(flags, { hostname: io.hostname, cwd: io.cwd, profile: loaded.profile });
-  const logger = createLogger({ level: options.logLevel, sink: io.stderr });
-  const hostLog = logger.child({ component: 'host' });
-  hostLog.info('board profile loaded', {
-    board: loaded.profile.name,
-    file: loaded.file,
-    requested: flags.board,
-    reason: loaded.detectionReason,
-  });
-  if (loaded.profile.arch !== io.runtime.arch) {
-    hostLog.warn('board profile is for another CPU architecture', {
-      board: loaded.profile.name,
-      profileArch: loaded.profile.arch,
-      processArch: io.runtime.arch,
-    });
-  }
-  return io.startServer(options, { logger, profile: loaded.profile });
-}
-
-function runVersionCommand(argv: readonly string[], io: CliIo): number {
-  const spec = { name: 'version', summary: 'Print the version of bramble and Node.js.', flags: {} } as const;
-  if (parseArgs(spec, argv).help) {
-    io.stdout.write(formatHelp(spec));
-    return EXIT_OK;
-  }
-  const { node, platform, arch } = io.runtime;
-  io.stdout.write(`bramble ${io.version} (node ${node}, ${platform}/${arch})\n`);
-  return EXIT_OK;
 }
 
 function notImplemented(command: CommandEntry, argv: readonly string[], io: CliIo): number {
@@ -108,24 +61,23 @@ async function helpFor(topic: readonly string[], io: CliIo): Promise<number> {
   return dispatch([...topic, '--help'], io);
 }
 
-// Resolves "cluster status" / "image ls" style names; the rest of argv goes to the command.
+// Resolves "cluster status" / "token create" style names; the rest of argv goes to the command.
+// A word that is both a command and a group ("token") is the command unless a known
+// subcommand follows.
 function resolveCommand(argv: readonly string[]): { command: CommandEntry; rest: readonly string[] } {
   const [first, second] = argv;
-  const groups = commandGroups();
-  const group = first === undefined ? undefined : groups.get(first);
+  const pair = first !== undefined && second !== undefined ? findCommand(`${first} ${second}`) : undefined;
+  if (pair !== undefined) return { command: pair, rest: argv.slice(2) };
+  const single = first === undefined ? undefined : findCommand(first);
+  if (single !== undefined) return { command: single, rest: argv.slice(1) };
+  const group = first === undefined ? undefined : commandGroups().get(first);
   if (group !== undefined) {
     if (second === undefined || second.startsWith('-')) {
       throw new UsageError(`bramble ${first}: expected one of: ${group.join(', ')} (see 'bramble --help')`);
     }
-    const command = findCommand(`${first} ${second}`);
-    if (command === undefined) {
-      throw new UsageError(`bramble ${first}: unknown command ${JSON.stringify(second)}; expected one of: ${group.join(', ')}`);
-    }
-    return { command, rest: argv.slice(2) };
+    throw new UsageError(`bramble ${first}: unknown command ${JSON.stringify(second)}; expected one of: ${group.join(', ')}`);
   }
-  const command = first === undefined ? undefined : findCommand(first);
-  if (command === undefined) throw new UsageError(`bramble: unknown command ${JSON.stringify(first)} (see 'bramble --help')`);
-  return { command, rest: argv.slice(1) };
+  throw new UsageError(`bramble: unknown command ${JSON.stringify(first)} (see 'bramble --help')`);
 }
 
 async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
@@ -135,21 +87,45 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   if (first === '--help' || first === '-h') return helpFor([], io);
-  if (first === '--version') return runVersionCommand([], io);
+  // The flag form only ever describes this binary; `bramble version` also asks the server.
+  if (first === '--version') {
+    io.stdout.write(clientVersionLine(io));
+    return EXIT_OK;
+  }
   const { command, rest } = resolveCommand(argv);
   switch (command.name) {
     case 'help':
       return helpFor(rest, io);
     case 'version':
-      return runVersionCommand(rest, io);
+      return runVersion(rest, io);
     case 'server':
       return runServerCommand(rest, io);
     case 'token':
       return runTokenCommand(rest, io);
+    case 'token create':
+      return runTokenCreate(rest, io);
     case 'cluster status':
       return runClusterStatus(rest, io);
     case 'cluster remove':
       return runClusterRemove(rest, io);
+    case 'get':
+      return runGet(rest, io);
+    case 'apply':
+      return runApply(rest, io);
+    case 'create':
+      return runCreate(rest, io);
+    case 'delete':
+      return runDelete(rest, io);
+    case 'describe':
+      return runDescribe(rest, io);
+    case 'scale':
+      return runScale(rest, io);
+    case 'logs':
+      return runLogs(rest, io);
+    case 'exec':
+      return runExec(rest, io);
+    case 'top':
+      return runTop(rest, io);
     default:
       return notImplemented(command, rest, io);
   }

@@ -28,6 +28,10 @@ export interface CommandSpec<S extends FlagSpecs = FlagSpecs> {
   readonly flags: S;
   /** Positional arguments allowed; none when absent. */
   readonly positionals?: { readonly name: string; readonly min: number; readonly max: number };
+  /** The usage line after `bramble <name>` when the default `[flags] POSITIONALS` says too little. */
+  readonly usage?: string;
+  /** Example command lines shown in help. */
+  readonly examples?: readonly string[];
 }
 
 /** Durations are milliseconds; lists are arrays of non-empty, trimmed items. */
@@ -176,11 +180,22 @@ export function parseArgs<const S extends FlagSpecs>(spec: CommandSpec<S>, argv:
     const equals = token.indexOf('=');
     const key = equals === -1 ? token.slice(isLong ? 2 : 1) : token.slice(isLong ? 2 : 1, equals);
     const shown = isLong ? `--${key}` : `-${key}`;
-    const entry = isLong ? table.byLong.get(key) : table.byShort.get(key);
+    let entry = isLong ? table.byLong.get(key) : table.byShort.get(key);
+    // kubectl's habit `-owide`, `-nkube-system`: a one-letter flag with its value attached.
+    let attached: string | undefined;
+    if (entry === undefined && !isLong && equals === -1 && key.length > 1) {
+      const head = table.byShort.get(key[0]!);
+      if (head !== undefined && head[1].type !== 'bool') {
+        entry = head;
+        attached = key.slice(1);
+      }
+    }
     if (entry === undefined) throw usage(command, `unknown flag ${shown}`);
     const [name, flagSpec] = entry;
     let raw: string;
-    if (equals !== -1) {
+    if (attached !== undefined) {
+      raw = attached;
+    } else if (equals !== -1) {
       raw = token.slice(equals + 1);
     } else if (flagSpec.type === 'bool') {
       raw = 'true';
@@ -192,7 +207,7 @@ export function parseArgs<const S extends FlagSpecs>(spec: CommandSpec<S>, argv:
       raw = next;
       index++;
     }
-    const value = convert(command, shown, flagSpec, raw);
+    const value = convert(command, attached === undefined ? shown : `-${key[0]}`, flagSpec, raw);
     // A list flag given twice adds up (`--labels a=1 --labels b=2`); a default is replaced.
     if (flagSpec.type === 'list' && seenLists.has(name)) {
       values[name] = [...(values[name] as string[]), ...(value as string[])];
@@ -229,7 +244,11 @@ function defaultForHelp(spec: FlagSpec): string {
 /** The text `bramble <command> --help` prints. */
 export function formatHelp(spec: CommandSpec): string {
   const positional = spec.positionals === undefined ? '' : ` ${spec.positionals.name}`;
-  const lines = [`Usage: bramble ${spec.name} [flags]${positional}`, '', spec.summary, '', 'Flags:'];
+  const lines = [`Usage: bramble ${spec.name} ${spec.usage ?? `[flags]${positional}`}`, '', spec.summary, ''];
+  if (spec.examples !== undefined && spec.examples.length > 0) {
+    lines.push('Examples:', ...spec.examples.map((example) => `  ${example}`), '');
+  }
+  lines.push('Flags:');
   const rows = Object.entries(spec.flags).map(([name, flag]) => {
     const alias = flag.short === undefined ? '    ' : `-${flag.short}, `;
     const value = flag.type === 'bool' ? '' : ` ${flag.valueName ?? flag.type.toUpperCase()}`;

@@ -38,17 +38,36 @@ describe('bramble CLI', () => {
       assert.equal(await runCli(argv, run.io), 0);
       for (const command of COMMANDS) assert.match(run.out(), new RegExp(`\\n  ${command.name} +`), command.name);
       assert.match(run.out(), /\n {2}server +run the bramble daemon on this gateway\n/);
-      assert.match(run.out(), /\n {2}get +list resources or show one \(not implemented yet\)\n/);
+      assert.match(run.out(), /\n {2}get +list resources or show one\n/);
+      assert.match(run.out(), /\n {2}rollout +show, restart or undo a Deployment's rollout \(not implemented yet\)\n/);
+      assert.match(run.out(), /take --server URL .*\n--token TOKEN .* -n\/--namespace NS .* -A\/--all-namespaces/);
     }
-    for (const name of ['server', 'version', 'token', 'cluster status', 'cluster remove', 'image import', 'image ls', 'image rm', 'drain']) {
+    for (const name of ['server', 'version', 'token', 'token create', 'cluster status', 'cluster remove', 'get', 'apply', 'create', 'delete', 'describe', 'scale', 'logs', 'exec', 'top', 'image import', 'image ls', 'image rm', 'drain']) {
       assert.ok(COMMANDS.some((command) => command.name === name), name);
     }
   });
 
-  test('version prints bramble, node, platform and arch', async () => {
-    const run = fakeIo();
-    assert.equal(await runCli(['version'], run.io), 0);
-    assert.equal(run.out(), 'bramble 9.8.7 (node 20.0.0, linux/x64)\n');
+  test('version --client and --version print bramble, node, platform and arch, asking no server', async () => {
+    for (const argv of [['version', '--client'], ['--version']]) {
+      const run = fakeIo({ BRAMBLE_SERVER: 'http://127.0.0.1:1' });
+      assert.equal(await runCli(argv, run.io), 0);
+      assert.equal(run.out(), 'bramble 9.8.7 (node 20.0.0, linux/x64)\n');
+      assert.equal(run.err(), '');
+    }
+  });
+
+  test('every API command has help naming its usage and the shared flags', async () => {
+    for (const command of ['get', 'apply', 'create', 'delete', 'describe', 'scale', 'logs', 'exec', 'top']) {
+      const run = fakeIo();
+      assert.equal(await runCli([command, '--help'], run.io), 0, command);
+      assert.match(run.out(), new RegExp(`^Usage: bramble ${command} `), command);
+      assert.match(run.out(), /--server URL .*\n.*--token TOKEN/, command);
+      assert.match(run.out(), /-n, --namespace NS/, command);
+    }
+    const help = fakeIo();
+    assert.equal(await runCli(['help', 'token', 'create'], help.io), 0);
+    assert.match(help.out(), /^Usage: bramble token create \[flags\]\n/);
+    assert.match(help.out(), /--read-only/);
   });
 
   test('an unknown command is a usage error (exit 2)', async () => {
@@ -65,8 +84,8 @@ describe('bramble CLI', () => {
 
   test('a listed but unbuilt command says so and exits 1', async () => {
     const run = fakeIo();
-    assert.equal(await runCli(['get', 'pods'], run.io), 1);
-    assert.equal(run.err(), 'bramble: get: not implemented yet in this version (9.8.7)\n');
+    assert.equal(await runCli(['rollout', 'status', 'deploy/web'], run.io), 1);
+    assert.equal(run.err(), 'bramble: rollout: not implemented yet in this version (9.8.7)\n');
     const group = fakeIo();
     assert.equal(await runCli(['image', 'ls'], group.io), 1);
     assert.match(group.err(), /image ls: not implemented yet/);
@@ -79,6 +98,15 @@ describe('bramble CLI', () => {
     const wrong = fakeIo();
     assert.equal(await runCli(['cluster', 'explode'], wrong.io), 2);
     assert.match(wrong.err(), /unknown command "explode"/);
+  });
+
+  test('"token" is a command and a group: token create is the subcommand, other words go to token', async () => {
+    const run = fakeIo();
+    assert.equal(await runCli(['token', '--help'], run.io), 0);
+    assert.match(run.out(), /^Usage: bramble token \[flags\]\n\nPrint the cluster's join token/);
+    const extra = fakeIo();
+    assert.equal(await runCli(['token', 'frobnicate'], extra.io), 2);
+    assert.match(extra.err(), /^bramble token: unexpected argument "frobnicate"/);
   });
 
   test('server --help prints its flags without starting anything', async () => {

@@ -52,6 +52,12 @@ describe('parseArgs', () => {
     assert.equal(parse('-n=y').flags.name, 'y');
   });
 
+  test('kubectl habit: a one-letter flag with its value attached (-owide, -nkube-system)', () => {
+    assert.equal(parse('-nkube-system').flags.name, 'kube-system');
+    assert.throws(() => parse('-fx'), /unknown flag -fx/);
+    assert.throws(() => parse('-xyz'), /unknown flag -xyz/);
+  });
+
   test('a value may contain "=" and may be empty with --flag=', () => {
     assert.equal(parse('--name=a=b').flags.name, 'a=b');
     assert.equal(parse('--name=').flags.name, '');
@@ -95,7 +101,7 @@ describe('parseArgs refuses', () => {
     assert.equal(usageError(['--bogus']).message, "bramble demo: unknown flag --bogus (see 'bramble demo --help')");
     assert.match(usageError(['--bogus=1']).message, /unknown flag --bogus /);
     assert.match(usageError(['-z']).message, /^bramble demo: unknown flag -z /);
-    assert.match(usageError(['-nf']).message, /unknown flag -nf /);
+    assert.match(usageError(['-fn']).message, /unknown flag -fn /);
   });
 
   test('a missing value at the end or before another flag', () => {
