@@ -7,12 +7,11 @@ import type { KObject, ResourceInfo } from '../../model/index.ts';
 import { findResource, RESOURCES } from '../../model/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { DeleteOptions, ObjectApi } from './objects.ts';
-import { isObject } from './objects.ts';
+import { isObject, PROTECTED_NAMESPACES } from './objects.ts';
 import { Status, StatusError } from './status.ts';
 
 const POD_GRACE_SECONDS_DEFAULT = 30;
-/** Namespaces every cluster has, as in Kubernetes. */
-export const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
 
 const namespacesInfo = findResource('', 'v1', 'namespaces')!;
 const nodesInfo = findResource('', 'v1', 'nodes')!;

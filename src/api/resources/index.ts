@@ -12,9 +12,9 @@ import { RoutedPodAccess } from './pod-access.ts';
 import { ResourceRoutes } from './routes.ts';
 import { WatchCache } from './watch-cache.ts';
 
-export { Deleter, PROTECTED_NAMESPACES } from './deletion.ts';
+export { Deleter } from './deletion.ts';
 export { ObjectStore, objectKey } from './object-store.ts';
-export { ObjectApi } from './objects.ts';
+export { ObjectApi, PROTECTED_NAMESPACES } from './objects.ts';
 export type { ObjectValidator } from './objects.ts';
 export type { ExecResult, LocalPodRuntime, LogOptions } from './pod-access.ts';
 export { ResourceRoutes } from './routes.ts';

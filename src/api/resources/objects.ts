@@ -43,6 +43,9 @@ export interface DeleteOptions extends WriteOptions {
 
 export type PatchType = 'merge' | 'json';
 
+/** Namespaces every cluster has, as in Kubernetes; they cannot be deleted. */
+export const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
 /** Fields only the server sets: ignored on input, carried over from the stored object. */
 const SERVER_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink', 'managedFields'] as const;
 
@@ -164,6 +167,16 @@ export class ObjectApi {
   async #requireNamespace(namespace: string): Promise<void> {
     const info = findResource('', 'v1', 'namespaces')!;
     const found = (await this.store.get(info, undefined, namespace, true)) ?? (await this.store.get(info, undefined, namespace, false));
+    if (!found && PROTECTED_NAMESPACES.includes(namespace)) {
+      // The namespaces every cluster has exist from the start, even before the leader's
+      // housekeeping has written them.
+      try {
+        await this.create(info, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { dryRun: false });
+      } catch (error) {
+        if (!(error instanceof StatusError && error.reason === 'AlreadyExists')) throw error;
+      }
+      return;
+    }
     if (!found) throw new StatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (found.object.metadata.deletionTimestamp) {
       throw Status.forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);
@@ -255,7 +268,8 @@ export class ObjectApi {
   async #store(info: ResourceInfo, current: StoredObject, next: KObject, options: WriteOptions): Promise<KObject> {
     const name = current.object.metadata.name!;
     if (jsonEqual(next, current.object)) return current.object;
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && info.resource !== 'pods') {
+    const lastFinalizerRemoved = (current.object.metadata.finalizers ?? []).length > 0 && (next.metadata.finalizers ?? []).length === 0;
+    if (next.metadata.deletionTimestamp && lastFinalizerRemoved && info.resource !== 'pods') {
       if (!options.dryRun) await this.store.remove(info, current.object.metadata.namespace, name, current.modRevision);
       return next;
     }
