@@ -18,8 +18,8 @@ function log(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
 }
 
-function configMap(name: string): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { bench: 'api' } }, data: { 'app.properties': 'x'.repeat(200), mode: 'edge' } });
+function configMap(name: string, label = 'api'): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { bench: label } }, data: { 'app.properties': 'x'.repeat(200), mode: 'edge' } });
 }
 
 async function send(pool: Pool, method: 'POST' | 'GET', path: string, body: string | undefined, want: number): Promise<string> {
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     let w = 0;
     await runLoad({ concurrency: 16, durationMs: 3000, op: async (_x, i) => {
       const n = w++;
-      if (i % 2) await send(pool, 'POST', '/api/v1/namespaces/default/configmaps', configMap(`warm-${n}`), 201);
+      if (i % 2) await send(pool, 'POST', '/api/v1/namespaces/default/configmaps', configMap(`warm-${n}`, 'warm-up'), 201);
       else await send(pool, 'POST', '/v3/kv/put', JSON.stringify({ key: Buffer.from(`/bench/warm-${n}`).toString('base64'), value: Buffer.from(configMap(`warm-${n}`)).toString('base64') }), 200);
     } });
 
