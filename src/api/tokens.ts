@@ -6,6 +6,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KvService } from '../store/kv/service.ts';
+import { rangeOf } from '../store/kv/types.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const TOKEN_PREFIX = '/bramble/tokens/';
@@ -48,21 +49,7 @@ export class TokenRegistry {
 
   /** What a presented token may do, from this member's replica (no quorum needed). */
   async lookup(token: string): Promise<StoredToken | null> {
-    const { response } = await this.kv.range({
-      key: Buffer.from(TOKEN_PREFIX + digest(token)),
-      rangeEnd: Buffer.alloc(0),
-      limit: 1,
-      revision: 0,
-      sortOrder: 'NONE',
-      sortTarget: 'KEY',
-      serializable: true,
-      keysOnly: false,
-      countOnly: false,
-      minModRevision: 0,
-      maxModRevision: 0,
-      minCreateRevision: 0,
-      maxCreateRevision: 0,
-    });
+    const { response } = await this.kv.range(rangeOf({ key: Buffer.from(TOKEN_PREFIX + digest(token)), limit: 1, serializable: true }));
     const kv = response.kvs[0];
     if (!kv) return null;
     try {

@@ -5,7 +5,7 @@
 // the merge patch) while fields the server or controllers own (status, defaults) are left alone.
 
 import type { KObject } from '../model/index.ts';
-import { createMergePatch, deepEqual } from './merge-patch.ts';
+import { createMergePatch, jsonEqual as deepEqual } from '../model/index.ts';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

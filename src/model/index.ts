@@ -6,6 +6,8 @@ export { validateObject, validateStatus } from './validate.ts';
 export { carryOverAllocated, validateUpdate } from './update.ts';
 export { defaultObject, defaultPullPolicy } from './defaults.ts';
 export { formatValue } from './causes.ts';
+export { jsonEqual } from './json.ts';
+export { applyMergePatch, createMergePatch } from './merge-patch.ts';
 export { fieldNotes } from './notes.ts';
 export type { SchemaNote } from './schema.ts';
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Lab, MemberProcess } from '../helpers/members.ts';
 import { startLab } from '../helpers/members.ts';
+import { GAME_DEMO_CONFIGMAP, MY_SERVICE, NGINX_DEPLOYMENT } from '../model/fixtures.ts';
 
 const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
 
@@ -30,51 +31,8 @@ function cli(server: string, args: string[], stdin?: string): Promise<Run> {
   });
 }
 
-const DOC_MANIFESTS = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nginx-deployment
-  labels:
-    app: nginx
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: nginx
-  template:
-    metadata:
-      labels:
-        app: nginx
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.14.2
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: my-service
-spec:
-  selector:
-    app.kubernetes.io/name: MyApp
-  ports:
-    - protocol: TCP
-      port: 80
-      targetPort: 9376
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: game-demo
-data:
-  player_initial_lives: "3"
-  ui_properties_file_name: "user-interface.properties"
-  game.properties: |
-    enemy.types=aliens,monsters
-    player.maximum-lives=5
-`;
+// The Kubernetes documentation's own manifests (kept verbatim in the model's fixtures).
+const DOC_MANIFESTS = [NGINX_DEPLOYMENT, MY_SERVICE, GAME_DEMO_CONFIGMAP].map((doc) => doc.trim()).join('\n---\n');
 
 describe('bramble CLI against a real server', () => {
   let lab: Lab;

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findResource, groupVersion, resourceForKind, type KObject, type ResourceInfo } from '../../src/model/index.ts';
-import { applyMergePatch } from '../../src/cli/merge-patch.ts';
+import { applyMergePatch } from '../../src/model/index.ts';
 import { runCli, type CliIo } from '../../src/cli/dispatch.ts';
 
 export interface RecordedRequest {

@@ -8,31 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LAST_APPLIED, lastAppliedJson, planApply, withLastApplied } from '../../src/cli/apply-plan.ts';
 import { loadManifests, parseManifests } from '../../src/cli/manifest.ts';
-import { applyMergePatch, createMergePatch, deepEqual } from '../../src/cli/merge-patch.ts';
+import { applyMergePatch, createMergePatch, jsonEqual as deepEqual } from '../../src/model/index.ts';
 import type { KObject } from '../../src/model/index.ts';
+import { NGINX_DEPLOYMENT } from '../model/fixtures.ts';
 
-const NGINX = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nginx-deployment
-  labels:
-    app: nginx
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: nginx
-  template:
-    metadata:
-      labels:
-        app: nginx
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.14.2
-        ports:
-        - containerPort: 80
-`;
+const NGINX = NGINX_DEPLOYMENT.trimStart();
 
 const SERVICE = `apiVersion: v1
 kind: Service

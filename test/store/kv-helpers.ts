@@ -1,25 +1,11 @@
 // Request builders with etcd's defaults, for tests of the KV state machine and service.
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../../src/store/kv/types.ts';
+import { rangeOf } from '../../src/store/kv/types.ts';
 
 export const b = (s: string) => Buffer.from(s);
 
 export function rangeReq(key: string, over: Partial<RangeRequest> = {}): RangeRequest {
-  return {
-    key: b(key),
-    rangeEnd: Buffer.alloc(0),
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...over,
-  };
+  return rangeOf({ key: b(key), ...over });
 }
 
 export function prefixReq(prefix: string, over: Partial<RangeRequest> = {}): RangeRequest {

@@ -7,7 +7,7 @@
 import type { KObject, ResourceInfo } from '../../model/index.ts';
 import type { KvService } from '../../store/kv/service.ts';
 import type { Compare, KeyValue, RangeRequest, RequestOp, TxnResponse, WriteOp } from '../../store/kv/types.ts';
-import { KvError } from '../../store/kv/types.ts';
+import { KvError, rangeOf } from '../../store/kv/types.ts';
 import { Status, StatusError } from './status.ts';
 
 export const REGISTRY_PREFIX = '/registry/';
@@ -73,21 +73,7 @@ export function encodeObject(object: KObject): Buffer {
 }
 
 function rangeRequest(key: Buffer, rangeEnd: Buffer, serializable: boolean, limit = 0, revision = 0): RangeRequest {
-  return {
-    key,
-    rangeEnd,
-    limit,
-    revision,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  return rangeOf({ key, rangeEnd, serializable, limit, revision });
 }
 
 function compareMod(key: Buffer, modRevision: number): Compare {

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { FieldCause, KObject, ResourceInfo, ValidationResult } from '../../model/index.ts';
 import { findResource, groupVersion } from '../../model/index.ts';
 import type { ObjectStore, StoredObject } from './object-store.ts';
-import { applyJsonPatch, applyMergePatch, jsonEqual } from './patch.ts';
+import { jsonEqual } from '../../model/index.ts';
+import { applyPatch } from './patch.ts';
 import { Status, StatusError } from './status.ts';
 
 /** What the object model offers the API (src/model), injected so the verbs test with fakes. */
@@ -321,7 +322,7 @@ export class ObjectApi {
       namespace,
       name,
       (current) => {
-        const patched = type === 'merge' ? applyMergePatch(current, patch) : applyJsonPatch(current, patch);
+        const patched = applyPatch(type, current, patch);
         const input = this.#checkKind(info, patched);
         return this.#merged(info, current, input);
       },
@@ -344,7 +345,7 @@ export class ObjectApi {
       namespace,
       name,
       (current) => {
-        const patched = type === 'merge' ? applyMergePatch(current, patch) : applyJsonPatch(current, patch);
+        const patched = applyPatch(type, current, patch);
         return this.#withStatus(info, current, isObject(patched) ? patched['status'] : undefined);
       },
       options,

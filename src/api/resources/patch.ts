@@ -1,6 +1,7 @@
 // The patch formats the resource API accepts: JSON merge patch (RFC 7386: objects merge, null
-// removes, anything else replaces) and JSON patch (RFC 6902: a list of operations on JSON
-// pointers). Both work on a copy and never change their input.
+// removes, anything else replaces; src/model/merge-patch.ts) and JSON patch (RFC 6902: a list of
+// operations on JSON pointers). Both work on a copy and never change their input.
+import { applyMergePatch, jsonEqual } from '../../model/index.ts';
 import { Status, StatusError } from './status.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -9,42 +10,9 @@ function isObject(value: unknown): value is { [key: string]: Json } {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** RFC 7386. */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredClone(patch);
-  const out: { [key: string]: unknown } = isObject(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = applyMergePatch(out[key], value);
-  }
-  return out;
-}
-
-/** The merge patch that turns `from` into `to` (what `kubectl apply` sends). */
-export function createMergePatch(from: unknown, to: unknown): unknown {
-  if (!isObject(from) || !isObject(to)) return structuredClone(to);
-  const patch: { [key: string]: unknown } = {};
-  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
-  for (const [key, value] of Object.entries(to)) {
-    if (!(key in from)) patch[key] = structuredClone(value);
-    else if (!jsonEqual(from[key], value)) patch[key] = isObject(from[key]) && isObject(value) ? createMergePatch(from[key], value) : structuredClone(value);
-  }
-  return patch;
-}
-
-/** Deep equality of JSON values (object key order does not matter). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+/** A patch of either kind applied to a copy of `target`. */
+export function applyPatch(type: 'merge' | 'json', target: unknown, patch: unknown): unknown {
+  return type === 'merge' ? applyMergePatch(target, patch) : applyJsonPatch(target, patch);
 }
 
 function pointer(path: unknown, where: string): string[] {

@@ -12,7 +12,7 @@ import type { DeleteOptions, ObjectApi, Selectors } from './objects.ts';
 import { isObject } from './objects.ts';
 import type { ApiPath } from './paths.ts';
 import { parseApiPath } from './paths.ts';
-import { applyJsonPatch, applyMergePatch } from './patch.ts';
+import { applyPatch } from './patch.ts';
 import type { NodeMetricsRoutes } from './metrics.ts';
 import { METRICS_PREFIX } from './metrics.ts';
 import type { PodAccess } from './pod-access.ts';
@@ -277,7 +277,7 @@ export class ResourceRoutes {
       }
       if (method === 'PATCH') {
         const { type, patch } = await readPatchBody(req);
-        return sendObject(res, 200, await api.scale(info, namespace, name, (scale) => (type === 'merge' ? applyMergePatch(scale, patch) : applyJsonPatch(scale, patch)), selectorText, dryRun));
+        return sendObject(res, 200, await api.scale(info, namespace, name, (scale) => applyPatch(type, scale, patch), selectorText, dryRun));
       }
       throw Status.methodNotAllowed(method, path);
     }

@@ -37,6 +37,26 @@ export interface RangeRequest extends KeyRange {
   maxCreateRevision: number;
 }
 
+/** A range request with etcd's defaults for everything not given (one key, current revision,
+ *  linearizable, no limits). */
+export function rangeOf(request: Partial<RangeRequest> & { key: Buffer }): RangeRequest {
+  return {
+    rangeEnd: Buffer.alloc(0),
+    limit: 0,
+    revision: 0,
+    sortOrder: 'NONE',
+    sortTarget: 'KEY',
+    serializable: false,
+    keysOnly: false,
+    countOnly: false,
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+    ...request,
+  };
+}
+
 export interface RangeResponse {
   kvs: KeyValue[];
   /** More keys matched than `limit` allowed. */

@@ -1,22 +1,11 @@
 // JSON merge patch (RFC 7386), both ways: computing the patch that turns one document into
-// another (what `apply` sends) and applying one (what a server does; the tests use it to check
-// that a computed patch really produces the new manifest).
+// another (what `bramble apply` sends) and applying one (what the API server does).
+import { jsonEqual } from './json.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  if (isObject(a)) {
-    if (!isObject(b)) return false;
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key], b[key]));
-  }
-  return false;
 }
 
 /**
@@ -25,7 +14,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * differ are replaced whole (merge patch has no way to edit an array in place).
  */
 export function createMergePatch(original: unknown, modified: unknown): unknown {
-  if (!isObject(original) || !isObject(modified)) return deepEqual(original, modified) ? undefined : modified;
+  if (!isObject(original) || !isObject(modified)) return jsonEqual(original, modified) ? undefined : modified;
   const patch: Record<string, unknown> = {};
   for (const key of Object.keys(original)) {
     if (!Object.hasOwn(modified, key)) patch[key] = null;
