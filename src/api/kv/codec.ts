@@ -25,6 +25,7 @@ import type {
   WatchEvent,
   WatchRequest,
 } from '../../store/kv/types.ts';
+import { rangeOf } from '../../store/kv/types.ts';
 import type { HttpError, JsonObject } from '../http/index.ts';
 import { badRequest, describeJson, parseJsonObject, unsupported } from '../http/index.ts';
 
@@ -197,21 +198,7 @@ const COMPARE_RESULTS: readonly CompareResult[] = ['EQUAL', 'GREATER', 'LESS', '
 const WATCH_FILTERS: readonly ('NOPUT' | 'NODELETE')[] = ['NOPUT', 'NODELETE'];
 
 function rangeFromJson(o: JsonObject, where: string): RangeRequest {
-  const r: RangeRequest = {
-    key: EMPTY,
-    rangeEnd: EMPTY,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  const r: RangeRequest = rangeOf({ key: EMPTY });
   for (const name in o) {
     const v = o[name];
     switch (name) {
