@@ -80,7 +80,37 @@ function resolveCommand(argv: readonly string[]): { command: CommandEntry; rest:
   throw new UsageError(`bramble: unknown command ${JSON.stringify(first)} (see 'bramble --help')`);
 }
 
-async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+// kubectl takes its global flags before the command too (`kubectl -n kube-system get pods`).
+const LEADING_VALUE_FLAGS = new Set(['--server', '--token', '-n', '--namespace']);
+const LEADING_SWITCHES = new Set(['-A', '--all-namespaces']);
+
+/** Moves global API flags given before the command to after it, where the command parses them. */
+export function hoistGlobalFlags(argv: readonly string[]): readonly string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    if (LEADING_SWITCHES.has(arg)) {
+      leading.push(arg);
+      i += 1;
+    } else if (LEADING_VALUE_FLAGS.has(name) && name !== arg) {
+      leading.push(arg);
+      i += 1;
+    } else if (LEADING_VALUE_FLAGS.has(arg) && i + 1 < argv.length) {
+      leading.push(arg, argv[i + 1]!);
+      i += 2;
+    } else break;
+  }
+  if (leading.length === 0 || i >= argv.length) return argv;
+  const rest = argv.slice(i);
+  // Everything after `--` belongs to the command run by exec; the flags go before it.
+  const dashes = rest.indexOf('--');
+  return dashes < 0 ? [...rest, ...leading] : [...rest.slice(0, dashes), ...leading, ...rest.slice(dashes)];
+}
+
+async function dispatch(rawArgv: readonly string[], io: CliIo): Promise<number> {
+  const argv = hoistGlobalFlags(rawArgv);
   const first = argv[0];
   if (first === undefined) {
     io.stderr.write(formatMainHelp(io.version));

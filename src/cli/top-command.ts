@@ -42,13 +42,13 @@ export function nodeMetricsRows(metrics: readonly NodeMetrics[], nodes: readonly
   const seen = new Set<string>();
   for (const m of metrics) {
     const name = m.metadata?.name ?? '';
+    // A gateway that reports metrics but has no Node object yet is shown, without percentages.
     const node = nodes.find((n) => n.metadata.name === name);
-    if (node === undefined) continue;
     seen.add(name);
     // Millicores are rounded up, as resource.Quantity's MilliValue does.
     const cpu = Math.ceil((quantityValue(m.usage?.cpu) ?? 0) * 1000 - 1e-9) / 1000;
     const memory = quantityValue(m.usage?.memory) ?? 0;
-    const allocatable = obj(at(node, 'status', 'allocatable'));
+    const allocatable = node === undefined ? {} : obj(at(node, 'status', 'allocatable'));
     rows.push([name, formatMillicores(cpu), percent(cpu, quantityValue(allocatable['cpu'])), formatMebibytes(memory), percent(memory, quantityValue(allocatable['memory']))]);
   }
   // Nodes without metrics yet (a gateway that just joined) are listed last, as kubectl does.
@@ -72,15 +72,16 @@ export async function runTop(argv: readonly string[], io: CommandIo): Promise<nu
   }
   if (names.length > 0 && flags.selector !== undefined) throw new UsageError('bramble top: names cannot be given with -l');
   return withApi(flags, io, async ({ client }) => {
-    const metrics = (await client.get<{ items?: NodeMetrics[] }>(METRICS_PATH, flags.selector ? { labelSelector: flags.selector } : undefined))?.items ?? [];
+    let metrics = (await client.get<{ items?: NodeMetrics[] }>(METRICS_PATH, flags.selector ? { labelSelector: flags.selector } : undefined))?.items ?? [];
     let nodes = (await listAll(client, info, undefined, { labelSelector: flags.selector })).items;
     if (names.length > 0) {
-      const missing = names.filter((n) => !nodes.some((node) => node.metadata.name === n));
+      const missing = names.filter((n) => !nodes.some((node) => node.metadata.name === n) && !metrics.some((m) => m.metadata?.name === n));
       for (const name of missing) io.stderr.write(`Error from server (NotFound): nodes ${JSON.stringify(name)} not found\n`);
       if (missing.length > 0) return 1;
       nodes = nodes.filter((node) => names.includes(node.metadata.name ?? ''));
+      metrics = metrics.filter((m) => names.includes(m.metadata?.name ?? ''));
     }
-    if (nodes.length === 0) {
+    if (nodes.length === 0 && metrics.length === 0) {
       io.stderr.write('No resources found\n');
       return 0;
     }

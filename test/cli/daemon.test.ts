@@ -136,6 +136,22 @@ describe('bramble CLI against a real server', () => {
     assert.equal(readFileSync(join(m.dataDir, 'admin-token'), 'utf8').trim().startsWith('bra_'), true);
   });
 
+  it('takes global flags before the command, as kubectl does, and shows node metrics', async () => {
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn('node', [bundle, '--server', `http://${m.api}`, '-n', 'kube-system', 'get', 'cm', '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).kind, 'List');
+    const top = await cli(m.api, ['top', 'nodes']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\(bytes\)\s+MEMORY%\ncli1\s+\d+m\s+/);
+  });
+
   it('says which server it could not reach', async () => {
     const r = await cli('127.0.0.1:1', ['get', 'pods']);
     assert.equal(r.code, 1);

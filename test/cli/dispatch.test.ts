@@ -152,3 +152,14 @@ describe('bramble CLI', () => {
     assert.match(run.err(), /"level":"warn","msg":"board profile is for another CPU architecture".*"profileArch":"arm64","processArch":"x64"/);
   });
 });
+
+describe('global flags before the command', () => {
+  test('are moved behind the command words, and before an exec command\'s --', async () => {
+    const { hoistGlobalFlags } = await import('../../src/cli/dispatch.ts');
+    assert.deepEqual(hoistGlobalFlags(['--server', 'http://x', '-n', 'ns', 'get', 'pods']), ['get', 'pods', '--server', 'http://x', '-n', 'ns']);
+    assert.deepEqual(hoistGlobalFlags(['--namespace=ns', '-A', 'get', 'pods']), ['get', 'pods', '--namespace=ns', '-A']);
+    assert.deepEqual(hoistGlobalFlags(['-n', 'ns', 'exec', 'p', '--', 'sh', '-n', 'x']), ['exec', 'p', '-n', 'ns', '--', 'sh', '-n', 'x']);
+    assert.deepEqual(hoistGlobalFlags(['get', 'pods', '-n', 'ns']), ['get', 'pods', '-n', 'ns']);
+    assert.deepEqual(hoistGlobalFlags(['--server']), ['--server']);
+  });
+});
