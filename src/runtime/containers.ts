@@ -1,0 +1,368 @@
+// Pod sandboxes, containers and their tasks, all through ctr. A sandbox is a tiny long-lived
+// busybox process that owns the pod's network (the CNI-prepared netns), IPC, UTS and PID
+// namespaces; every app container joins them through /proc/<sandbox pid>/ns/*.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { promisify } from 'node:util';
+import { BUSYBOX_IMAGE } from './busybox-image.ts';
+import { readOomKills } from './cgroups.ts';
+import type { Ctr } from './ctr.ts';
+import { CtrError, RuntimeError } from './errors.ts';
+import type { TaskEvents } from './events.ts';
+import { isValidContainerId } from './ids.ts';
+import { normalizeImageName } from './image-names.ts';
+
+const execFileAsync = promisify(execFile);
+
+export type TaskState = 'running' | 'stopped' | 'created' | 'unknown';
+
+export interface TaskStatus {
+  /** 'unknown' also when the container has no task (never started, or deleted). */
+  state: TaskState;
+  /** Host pid of the task's process; 0 when there is no task. */
+  pid: number;
+  /** Known when the exit was seen on containerd's event stream (or via deleteTask); else null. */
+  exitCode: number | null;
+  exitedAt?: string;
+}
+
+export interface TaskListEntry {
+  id: string;
+  pid: number;
+  state: TaskState;
+  /** ctr's own word: RUNNING, STOPPED, CREATED, PAUSED, ... */
+  status: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  image: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  /** From the spec: where the task's cgroup lives (`/bramble/<id>`). */
+  cgroupsPath: string;
+}
+
+export interface Mount {
+  source: string;
+  destination: string;
+  readOnly?: boolean;
+}
+
+export interface SandboxSpec {
+  /** Default `sandboxId(podUid)`. */
+  id: string;
+  /** The pod's network namespace, prepared (and plugged in by CNI) by the caller. */
+  netnsPath: string;
+  /** The pod's name; set in the sandbox's UTS namespace, which every container shares. */
+  hostname: string;
+  labels: Record<string, string>;
+  /** Default docker.io/library/busybox:latest. */
+  image?: string;
+}
+
+export interface ContainerSpec {
+  id: string;
+  image: string;
+  /** Full argv; empty or absent runs the image's entrypoint + cmd. */
+  command?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  workingDir?: string;
+  mounts?: readonly Mount[];
+  /** The sandbox task's pid: the container joins its network, IPC and UTS namespaces. */
+  joinNamespacesOfPid: number;
+  /** Also join the sandbox's PID namespace (`shareProcessNamespace: true`). */
+  sharePid?: boolean;
+  memoryLimitBytes?: number;
+  /** CFS quota in cores (0.5 = half a core). */
+  cpuLimitCores?: number;
+  /** Absolute path of the container's log file (stdout and stderr, merged, appended). */
+  logPath: string;
+  labels: Record<string, string>;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+// PID 1 of the pod: exits on TERM (PID 1 ignores signals it has no handler for), and `wait`
+// reaps the sleeps and any orphans of containers that share its PID namespace.
+export const SANDBOX_COMMAND = ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'] as const;
+
+const notFound = (_code: number, stderr: string) => /not found/.test(stderr);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function stateOf(status: string): TaskState {
+  switch (status) {
+    case 'RUNNING':
+    case 'PAUSED':
+    case 'PAUSING':
+      return 'running';
+    case 'STOPPED':
+      return 'stopped';
+    case 'CREATED':
+      return 'created';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Parses `ctr task ls`: TASK PID STATUS. */
+export function parseTaskList(stdout: string): TaskListEntry[] {
+  const tasks: TaskListEntry[] = [];
+  for (const line of stdout.split('\n').slice(1)) {
+    const [id, pid, status] = line.trim().split(/\s+/);
+    if (id === undefined || pid === undefined || status === undefined) continue;
+    tasks.push({ id, pid: Number.parseInt(pid, 10) || 0, status, state: stateOf(status) });
+  }
+  return tasks;
+}
+
+function checkId(id: string): void {
+  if (!isValidContainerId(id)) {
+    throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use containerId()/sandboxId() to derive one`, { code: 'E_CONTAINER_ID' });
+  }
+}
+
+// ctr splits --mount on `,` (CSV) and its options on `:`; such paths cannot be expressed.
+function mountFlag(mount: Mount): string {
+  for (const [what, path] of [['source', mount.source], ['destination', mount.destination]] as const) {
+    if (!isAbsolute(path)) throw new RuntimeError(`mount ${what} ${JSON.stringify(path)} must be an absolute path`, { code: 'E_MOUNT' });
+    if (/[,"\n]/.test(path)) throw new RuntimeError(`mount ${what} ${JSON.stringify(path)}: a comma, quote or newline cannot be passed to ctr; rename the path`, { code: 'E_MOUNT' });
+  }
+  return `type=bind,src=${mount.source},dst=${mount.destination},options=rbind:${mount.readOnly ? 'ro' : 'rw'}`;
+}
+
+function labelFlags(labels: Readonly<Record<string, string>>): string[] {
+  const flags: string[] = [];
+  for (const [key, value] of Object.entries(labels)) flags.push('--label', `${key}=${value}`);
+  return flags;
+}
+
+/** Containers and tasks in one containerd namespace. */
+export class Containers {
+  readonly #ctr: Ctr;
+  readonly #events: TaskEvents | undefined;
+  // Container records never change after creation (bramble does not relabel), so one
+  // `ctr containers info` per container is enough until it is removed.
+  readonly #info = new Map<string, ContainerInfo>();
+  #execCounter = 0;
+
+  constructor(ctr: Ctr, events?: TaskEvents) {
+    this.#ctr = ctr;
+    this.#events = events;
+  }
+
+  /** Starts the pod's sandbox and sets its hostname; returns its task pid. */
+  async runSandbox(spec: SandboxSpec): Promise<{ id: string; pid: number }> {
+    checkId(spec.id);
+    if (!isAbsolute(spec.netnsPath)) throw new RuntimeError(`sandbox ${spec.id}: netnsPath ${JSON.stringify(spec.netnsPath)} must be absolute`, { code: 'E_SANDBOX' });
+    const image = normalizeImageName(spec.image ?? BUSYBOX_IMAGE);
+    // --null-io: it prints nothing, and a detached task's default fifos would be left unread.
+    await this.#ctr.run(['run', '-d', '--null-io', '--with-ns', `network:${spec.netnsPath}`, ...labelFlags(spec.labels), image, spec.id, ...SANDBOX_COMMAND]);
+    const status = await this.taskStatus(spec.id);
+    if (status.state !== 'running') throw new RuntimeError(`sandbox ${spec.id} is ${status.state} right after start`, { code: 'E_SANDBOX' });
+    // ctr 1.6 has no --hostname; setting it from the host keeps CAP_SYS_ADMIN out of the pod.
+    try {
+      await execFileAsync('nsenter', [`--uts=/proc/${status.pid}/ns/uts`, '--', 'hostname', spec.hostname], { timeout: 5_000 });
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim();
+      throw new RuntimeError(`sandbox ${spec.id}: cannot set hostname ${JSON.stringify(spec.hostname)}: ${stderr}`, { cause: error, code: 'E_SANDBOX' });
+    }
+    return { id: spec.id, pid: status.pid };
+  }
+
+  /** Creates and starts a container in the sandbox's namespaces; returns its task pid. */
+  async runContainer(spec: ContainerSpec): Promise<{ id: string; pid: number }> {
+    checkId(spec.id);
+    if (!isAbsolute(spec.logPath)) throw new RuntimeError(`container ${spec.id}: logPath must be absolute, got ${JSON.stringify(spec.logPath)}`, { code: 'E_LOG' });
+    if (!Number.isInteger(spec.joinNamespacesOfPid) || spec.joinNamespacesOfPid <= 0) {
+      throw new RuntimeError(`container ${spec.id}: joinNamespacesOfPid must be the sandbox's pid, got ${spec.joinNamespacesOfPid}`, { code: 'E_SANDBOX' });
+    }
+    const image = normalizeImageName(spec.image);
+    mkdirSync(dirname(spec.logPath), { recursive: true });
+    const ns = `/proc/${spec.joinNamespacesOfPid}/ns`;
+    const args = ['run', '-d', '--log-uri', `file://${spec.logPath}`];
+    const kinds = spec.sharePid ? (['network', 'ipc', 'uts', 'pid'] as const) : (['network', 'ipc', 'uts'] as const);
+    for (const kind of kinds) args.push('--with-ns', `${kind}:${ns}/${kind === 'network' ? 'net' : kind}`);
+    for (const mount of spec.mounts ?? []) args.push('--mount', mountFlag(mount));
+    for (const [key, value] of Object.entries(spec.env ?? {})) {
+      if (key.length === 0 || key.includes('=')) throw new RuntimeError(`container ${spec.id}: bad environment variable name ${JSON.stringify(key)}`, { code: 'E_ENV' });
+      args.push('--env', `${key}=${value}`);
+    }
+    if (spec.workingDir !== undefined && spec.workingDir !== '') args.push('--cwd', spec.workingDir);
+    if (spec.memoryLimitBytes !== undefined && spec.memoryLimitBytes > 0) args.push('--memory-limit', String(Math.floor(spec.memoryLimitBytes)));
+    if (spec.cpuLimitCores !== undefined && spec.cpuLimitCores > 0) args.push('--cpus', String(spec.cpuLimitCores));
+    args.push(...labelFlags(spec.labels), image, spec.id, ...(spec.command ?? []));
+    await this.#ctr.run(args);
+    const status = await this.taskStatus(spec.id);
+    return { id: spec.id, pid: status.pid };
+  }
+
+  async listTasks(): Promise<TaskListEntry[]> {
+    const { stdout } = await this.#ctr.run(['tasks', 'ls']);
+    return parseTaskList(stdout);
+  }
+
+  async taskStatus(id: string): Promise<TaskStatus> {
+    const task = (await this.listTasks()).find((entry) => entry.id === id);
+    const exit = this.#events?.lastExit(id);
+    if (task === undefined) return { state: 'unknown', pid: 0, exitCode: exit?.exitCode ?? null, ...(exit ? { exitedAt: exit.exitedAt } : {}) };
+    if (task.state === 'stopped' && exit !== undefined && (exit.pid === task.pid || task.pid === 0)) {
+      return { state: 'stopped', pid: task.pid, exitCode: exit.exitCode, exitedAt: exit.exitedAt };
+    }
+    return { state: task.state, pid: task.pid, exitCode: null };
+  }
+
+  /** Container IDs, optionally only those with a label value (`io.bramble.pod.uid`, ...). */
+  async listContainerIds(label?: { key: string; value: string }): Promise<string[]> {
+    const args = ['containers', 'ls', '-q'];
+    if (label !== undefined) args.push(`labels.${JSON.stringify(label.key)}==${label.value}`);
+    const { stdout } = await this.#ctr.run(args);
+    return stdout.split('\n').map((line) => line.trim()).filter((line) => line.length > 0);
+  }
+
+  /** Every container with its labels: what the agent adopts after a restart. */
+  async listContainers(label?: { key: string; value: string }): Promise<ContainerInfo[]> {
+    const ids = await this.listContainerIds(label);
+    const infos = await Promise.all(ids.map((id) => this.containerInfo(id)));
+    return infos.filter((info): info is ContainerInfo => info !== undefined);
+  }
+
+  /** One container's record, or undefined if there is none. */
+  async containerInfo(id: string): Promise<ContainerInfo | undefined> {
+    const cached = this.#info.get(id);
+    if (cached !== undefined) return cached;
+    let stdout: string;
+    try {
+      ({ stdout } = await this.#ctr.run(['containers', 'info', id]));
+    } catch (error) {
+      if (error instanceof CtrError && error.notFound) return undefined;
+      throw error;
+    }
+    const raw = JSON.parse(stdout) as { ID: string; Image: string; Labels?: Record<string, string> | null; CreatedAt: string; Spec?: { linux?: { cgroupsPath?: string } } };
+    const info: ContainerInfo = {
+      id: raw.ID,
+      image: raw.Image,
+      labels: raw.Labels ?? {},
+      createdAt: raw.CreatedAt,
+      cgroupsPath: raw.Spec?.linux?.cgroupsPath ?? `/${this.#ctr.namespace}/${id}`,
+    };
+    this.#info.set(id, info);
+    return info;
+  }
+
+  /** Sends a signal to the task's process (or to every process in it with `all`). */
+  async killTask(id: string, signal: NodeJS.Signals | number = 'SIGTERM', options: { all?: boolean } = {}): Promise<void> {
+    const args = ['tasks', 'kill', '--signal', String(signal)];
+    if (options.all) args.push('--all');
+    args.push(id);
+    // A task that already exited is what the caller wanted.
+    await this.#ctr.run(args, { okExitCode: (_code, stderr) => /not found|process already finished/.test(stderr) });
+  }
+
+  /**
+   * SIGTERM, up to `graceSeconds` for the task to exit, then SIGKILL to every process in it.
+   * Resolves with the final status once the task is stopped (or absent).
+   */
+  async stopTask(id: string, graceSeconds: number): Promise<TaskStatus> {
+    let status = await this.taskStatus(id);
+    if (status.state !== 'running') return status;
+    const pid = status.pid;
+    await this.killTask(id, 'SIGTERM');
+    // Watching /proc costs no fork; ctr is asked again only once the process is gone.
+    const deadline = Date.now() + Math.max(0, graceSeconds) * 1000;
+    while (alive(pid) && Date.now() < deadline) await sleep(50);
+    if (alive(pid)) {
+      await this.killTask(id, 'SIGKILL', { all: true });
+      const killDeadline = Date.now() + 10_000;
+      while (alive(pid) && Date.now() < killDeadline) await sleep(50);
+    }
+    // The shim reaps the process slightly before containerd records STOPPED.
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      status = await this.taskStatus(id);
+      if (status.state !== 'running') return status;
+      await sleep(50);
+    }
+    throw new RuntimeError(`container ${id}: still running after SIGTERM, ${graceSeconds}s and SIGKILL`, { code: 'E_STOP' });
+  }
+
+  /**
+   * Deletes a stopped task; returns its exit code (null if there was no task). containerd
+   * forgets the code with the task, and ctr 1.6 only reports it here, as a warning line.
+   */
+  async deleteTask(id: string): Promise<{ exitCode: number | null }> {
+    try {
+      const { stderr } = await this.#ctr.run(['tasks', 'delete', id]);
+      const match = /exit with non-zero exit code (\d+)/.exec(stderr);
+      return { exitCode: match ? Number.parseInt(match[1]!, 10) : 0 };
+    } catch (error) {
+      if (error instanceof CtrError && error.notFound) return { exitCode: null };
+      throw error;
+    }
+  }
+
+  /** Kills the task if it runs, deletes it and the container with its snapshot; idempotent. */
+  async removeContainer(id: string): Promise<void> {
+    await this.#ctr.run(['tasks', 'delete', '--force', id], { okExitCode: notFound });
+    await this.#ctr.run(['containers', 'delete', id], { okExitCode: notFound });
+    this.#info.delete(id);
+    this.#events?.forget(id);
+  }
+
+  /**
+   * Runs argv in the running container (`ctr task exec`), collecting stdout and stderr.
+   * Resolves with the process's exit code; throws CtrError when ctr itself failed (no such
+   * container, no such binary) or the timeout passed (the process is then killed).
+   */
+  async exec(id: string, argv: readonly string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    if (argv.length === 0) throw new RuntimeError(`exec in ${id}: empty command`, { code: 'E_EXEC' });
+    this.#execCounter += 1;
+    const execId = `bx${process.pid.toString(36)}-${Date.now().toString(36)}-${this.#execCounter}`;
+    const args = ['tasks', 'exec', '--exec-id', execId];
+    if (this.#ctr.fifoDir !== undefined) args.push('--fifo-dir', this.#ctr.fifoDir);
+    args.push(id, ...argv);
+    try {
+      const result = await this.#ctr.run(args, {
+        lane: 'exec',
+        timeoutMs: options.timeoutMs ?? 60_000,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        // ctr exits with the process's code; its own failures print `ctr: ...` last.
+        okExitCode: (_code, stderr) => !/(^|\n)ctr: [^\n]*\n?$/.test(stderr),
+      });
+      return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+    } catch (error) {
+      if (error instanceof CtrError && (error.timedOut || /aborted/.test(error.stderr))) {
+        // Killing ctr leaves the exec'd process running inside the container.
+        await this.#ctr.run(['tasks', 'kill', '--exec-id', execId, '--signal', 'SIGKILL', id], { okExitCode: () => true }).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the container's task was killed by the OOM killer: the cgroup's own counter (read
+   * before the task is deleted), or an OOM event seen on containerd's stream.
+   */
+  async wasOomKilled(id: string): Promise<boolean> {
+    if (this.#events?.sawOom(id)) return true;
+    const info = await this.containerInfo(id);
+    if (info === undefined) return false;
+    return (readOomKills(info.cgroupsPath) ?? 0) > 0;
+  }
+}

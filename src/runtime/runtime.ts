@@ -1,0 +1,96 @@
+// The runtime as the agent sees it: one object holding the containerd (supervised or external),
+// the ctr wrapper, the event stream and the container and image operations.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/index.ts';
+import { Containers } from './containers.ts';
+import { Ctr, DEFAULT_NAMESPACE } from './ctr.ts';
+import { TaskEvents } from './events.ts';
+import { ensureBusyboxImage, hasImage, importImage, listImages, removeImage, type EnsureBusyboxOptions, type ImageInfo, type ImportOptions } from './images.ts';
+import { ContainerdSupervisor, ExternalContainerd, type Containerd, type StopOptions } from './supervisor.ts';
+
+export interface StartRuntimeOptions {
+  /** The daemon's data directory: containerd lives in DATA/containerd, logs in DATA/logs. */
+  dataDir: string;
+  logger: Logger;
+  /** The board profile's containerd.snapshotter. */
+  snapshotter?: string;
+  /** `--containerd-socket PATH`: use that containerd instead of starting one. */
+  containerdSocket?: string;
+  /** containerd namespace (default `bramble`). */
+  namespace?: string;
+  /** ctr processes at once per lane (default 4). */
+  concurrency?: number;
+}
+
+export class Runtime {
+  readonly containerd: Containerd;
+  readonly ctr: Ctr;
+  readonly events: TaskEvents;
+  readonly containers: Containers;
+  /** DATA/logs: where container log files go (see containerLogPath). */
+  readonly logsDir: string;
+
+  constructor(containerd: Containerd, ctr: Ctr, logger: Logger, logsDir: string) {
+    this.containerd = containerd;
+    this.ctr = ctr;
+    this.events = new TaskEvents(ctr, logger);
+    this.containers = new Containers(ctr, this.events);
+    this.logsDir = logsDir;
+  }
+
+  importImage(file: string, options?: ImportOptions): Promise<string[]> {
+    return importImage(this.ctr, file, options);
+  }
+
+  listImages(): Promise<ImageInfo[]> {
+    return listImages(this.ctr);
+  }
+
+  removeImage(ref: string): Promise<boolean> {
+    return removeImage(this.ctr, ref);
+  }
+
+  hasImage(ref: string): Promise<boolean> {
+    return hasImage(this.ctr, ref);
+  }
+
+  ensureBusyboxImage(options?: EnsureBusyboxOptions): Promise<boolean> {
+    return ensureBusyboxImage(this.ctr, options);
+  }
+
+  /** Stops the event stream, then containerd (containers keep running unless asked). */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (options.keepContainers === false) {
+      await this.containerd.stop({ ...options, namespaces: options.namespaces ?? [this.ctr.namespace] });
+      this.events.stop();
+      return;
+    }
+    this.events.stop();
+    await this.containerd.stop(options);
+  }
+}
+
+/** Starts (or connects to) containerd, then the event stream: what `bramble server` calls. */
+export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
+  const containerdDir = join(options.dataDir, 'containerd');
+  const containerd: Containerd =
+    options.containerdSocket === undefined
+      ? new ContainerdSupervisor({ dir: containerdDir, logger: options.logger })
+      : new ExternalContainerd(options.containerdSocket);
+  await containerd.start();
+  const fifoDir = join(containerdDir, 'fifo');
+  mkdirSync(fifoDir, { recursive: true, mode: 0o700 });
+  const ctr = new Ctr({
+    address: containerd.address,
+    namespace: options.namespace ?? DEFAULT_NAMESPACE,
+    fifoDir,
+    ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+  });
+  const logsDir = join(options.dataDir, 'logs');
+  mkdirSync(logsDir, { recursive: true, mode: 0o700 });
+  const runtime = new Runtime(containerd, ctr, options.logger, logsDir);
+  runtime.events.start();
+  return runtime;
+}
