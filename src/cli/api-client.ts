@@ -3,6 +3,7 @@
 // several requests of `apply -f dir/` share keep-alive connections. Kubernetes Status errors
 // become kubectl's one-line `Error from server (NotFound): pods "x" not found`; a connection
 // failure says which server was tried and how to point elsewhere.
+import { Readable } from 'node:stream';
 import { Pool } from '../host/http-pool.ts';
 import { BrambleError, UsageError } from '../errors.ts';
 
@@ -134,7 +135,8 @@ export class ApiClient {
   }
 
   private async send(method: Method, path: string, options: RequestOptions, accept: string, streaming: boolean) {
-    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    // A stream (an image archive) goes as it is; anything else but a string is JSON.
+    const body = options.body === undefined ? undefined : typeof options.body === 'string' || options.body instanceof Readable ? options.body : JSON.stringify(options.body);
     try {
       return await this.connection().request({
         method,
@@ -196,10 +198,10 @@ export class ApiClient {
    * A streamed answer (logs), chunk by chunk as text. Ends quietly when `signal` aborts; an
    * error answer throws before the first chunk.
    */
-  async *chunks(path: string, query: Query | undefined, signal?: AbortSignal): AsyncGenerator<string> {
+  async *chunks(path: string, query: Query | undefined, signal?: AbortSignal, method: Method = 'GET', upload?: { body: Readable; contentType: string }): AsyncGenerator<string> {
     let res;
     try {
-      res = await this.send('GET', path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) }, '*/*', true);
+      res = await this.send(method, path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}), ...(upload ? { body: upload.body, contentType: upload.contentType } : {}) }, '*/*', true);
     } catch (error) {
       if (isAbort(error, signal)) return;
       throw error;
@@ -223,9 +225,9 @@ export class ApiClient {
   }
 
   /** A streamed answer split into lines (a watch: one JSON event per line). */
-  async *lines(path: string, query: Query | undefined, signal?: AbortSignal): AsyncGenerator<string> {
+  async *lines(path: string, query: Query | undefined, signal?: AbortSignal, method: Method = 'GET', upload?: { body: Readable; contentType: string }): AsyncGenerator<string> {
     let pending = '';
-    for await (const text of this.chunks(path, query, signal)) {
+    for await (const text of this.chunks(path, query, signal, method, upload)) {
       pending += text;
       let newline: number;
       while ((newline = pending.indexOf('\n')) !== -1) {

@@ -29,9 +29,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'cordon', summary: 'mark a node unschedulable', implemented: false },
   { name: 'uncordon', summary: 'mark a node schedulable again', implemented: false },
   { name: 'drain', summary: 'cordon a node and evict its pods', implemented: false },
-  { name: 'image import', summary: 'import an OCI image archive into the cluster', implemented: false },
-  { name: 'image ls', summary: 'list images', implemented: false },
-  { name: 'image rm', summary: 'remove an image', implemented: false },
+  { name: 'image import', summary: 'import an image archive into gateways (--node NAME, --all-nodes)', implemented: true },
+  { name: 'image ls', summary: 'list the images on gateways', implemented: true },
+  { name: 'image rm', summary: 'remove an image from gateways', implemented: true },
   { name: 'help', summary: 'show this help, or a command\'s: bramble help COMMAND', implemented: true },
 ];
 

@@ -15,6 +15,7 @@ import { formatHelp } from './flags.ts';
 import { runGet } from './get-command.ts';
 import type { CliIo } from './io.ts';
 import { runServerCommand } from './server-command.ts';
+import { runImageImport, runImageLs, runImageRm } from './image-commands.ts';
 import { runTokenCommand, runTokenCreate } from './token-commands.ts';
 import { runTop } from './top-command.ts';
 import { clientVersionLine, runVersion } from './version-command.ts';
@@ -134,6 +135,12 @@ async function dispatch(rawArgv: readonly string[], io: CliIo): Promise<number> 
       return runTokenCommand(rest, io);
     case 'token create':
       return runTokenCreate(rest, io);
+    case 'image import':
+      return runImageImport(rest, io);
+    case 'image ls':
+      return runImageLs(rest, io);
+    case 'image rm':
+      return runImageRm(rest, io);
     case 'cluster status':
       return runClusterStatus(rest, io);
     case 'cluster remove':

@@ -2,9 +2,9 @@
 // the request answers itself when the pod is on its own gateway (through the node's container
 // runtime) and otherwise forwards the request, as is, to that gateway's API server.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
 import type { Logger } from '../../log/index.ts';
 import type { KObject } from '../../model/index.ts';
+import { MemberForwarder } from '../forward.ts';
 import { isObject } from './objects.ts';
 import { Status } from './status.ts';
 
@@ -50,8 +50,6 @@ export interface PodAccessOptions {
   logger: Logger;
 }
 
-/** Marks a forwarded request, so two gateways that disagree cannot bounce it between them. */
-const FORWARDED_HEADER = 'x-bramble-forwarded-from';
 
 function containerOf(pod: KObject, wanted: string | undefined): string {
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
@@ -75,16 +73,17 @@ function nodeOf(pod: KObject): string {
 
 export class RoutedPodAccess implements PodAccess {
   readonly #o: PodAccessOptions;
-  readonly #pools = new Map<string, Pool>();
+  readonly #forwarder: MemberForwarder;
 
   constructor(options: PodAccessOptions) {
     this.#o = options;
+    this.#forwarder = new MemberForwarder(options.selfNode, options.token, options.logger);
   }
 
   async logs(req: IncomingMessage, res: ServerResponse, pod: KObject, options: LogOptions): Promise<void> {
     const container = containerOf(pod, options.container);
     const node = nodeOf(pod);
-    if (node !== this.#o.selfNode) return this.#forward(req, res, node, undefined);
+    if (node !== this.#o.selfNode) return this.#forwarder.forward(req, res, node, this.#o.apiUrlOf(node));
     const runtime = this.#local(node);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
@@ -94,7 +93,7 @@ export class RoutedPodAccess implements PodAccess {
   async exec(req: IncomingMessage, res: ServerResponse, pod: KObject, request: ExecRequest): Promise<void> {
     const container = containerOf(pod, request.container);
     const node = nodeOf(pod);
-    if (node !== this.#o.selfNode) return this.#forward(req, res, node, JSON.stringify(request));
+    if (node !== this.#o.selfNode) return this.#forwarder.forward(req, res, node, this.#o.apiUrlOf(node), JSON.stringify(request));
     const runtime = this.#local(node);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
@@ -110,51 +109,7 @@ export class RoutedPodAccess implements PodAccess {
     return runtime;
   }
 
-  async #forward(req: IncomingMessage, res: ServerResponse, node: string, body: string | undefined): Promise<void> {
-    if (req.headers[FORWARDED_HEADER] !== undefined) {
-      throw Status.unavailable(`the pod is on node ${node} by this gateway's view, but the request was forwarded here by ${String(req.headers[FORWARDED_HEADER])}; the members disagree, retry shortly`);
-    }
-    const url = this.#o.apiUrlOf(node);
-    if (!url) throw Status.unavailable(`the pod runs on node ${node}, which is not a member of this cluster (or its API address is unknown)`);
-    let pool = this.#pools.get(url);
-    if (!pool) {
-      pool = new Pool(url, { connections: 4 });
-      this.#pools.set(url, pool);
-    }
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    let upstream;
-    try {
-      upstream = await pool.request({
-        method: (req.method ?? 'GET') as 'GET',
-        path: req.url ?? '/',
-        headers: {
-          authorization: `Bearer ${this.#o.token}`,
-          [FORWARDED_HEADER]: this.#o.selfNode,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body } : {}),
-        signal: abort.signal,
-        headersTimeout: 30_000,
-        bodyTimeout: 0,
-      });
-    } catch (error) {
-      throw Status.unavailable(`cannot reach node ${node}'s API at ${url} (${(error as Error).message}); the gateway may be down or cut off`);
-    }
-    const headers: Record<string, string> = {};
-    const type = upstream.headers['content-type'];
-    if (typeof type === 'string') headers['content-type'] = type;
-    res.writeHead(upstream.statusCode, headers);
-    try {
-      for await (const chunk of upstream.body) res.write(chunk);
-    } catch (error) {
-      this.#o.logger.debug('forwarded pod stream ended early', { node, error: String(error) });
-    }
-    res.end();
-  }
-
   async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
-    this.#pools.clear();
+    await this.#forwarder.close();
   }
 }
