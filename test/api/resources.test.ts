@@ -432,6 +432,18 @@ describe('resource API', () => {
       assert.equal((await t.call('GET', `${PODS}/nowhere`)).status, 404);
     });
 
+    it('waits for finalizers, and removes the object when the last one goes', async () => {
+      await t.call('POST', CM, configMap('fin', {}, { finalizers: ['example.com/keep'] }));
+      const r = await t.call('DELETE', `${CM}/fin`);
+      assert.equal(r.status, 202);
+      assert.ok(r.body.metadata.deletionTimestamp);
+      const labelled = await t.call('PATCH', `${CM}/fin`, { metadata: { labels: { still: 'here' } } }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal(labelled.status, 200, 'other updates leave it in place');
+      assert.equal((await t.call('GET', `${CM}/fin`)).status, 200);
+      await t.call('PATCH', `${CM}/fin`, { metadata: { finalizers: null } }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal((await t.call('GET', `${CM}/fin`)).status, 404);
+    });
+
     it('empties a namespace before removing it; default is protected', async () => {
       assert.equal((await t.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scratch' } })).status, 201);
       assert.equal((await t.call('POST', '/api/v1/namespaces/scratch/configmaps', configMap('inside'))).status, 201);
