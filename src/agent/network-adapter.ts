@@ -1,0 +1,23 @@
+// The agent's network port over src/network: a named network namespace per pod (named after the
+// node and the pod UID, so two gateways simulated on one machine never collide) plugged in by
+// the CNI chain; teardown runs CNI DEL, then removes the namespace.
+import type { PodNetwork as CniPodNetwork } from '../network/index.ts';
+import { createPodNetns, podNetnsName, removePodNetns } from '../network/index.ts';
+import type { PodNetwork } from './ports.ts';
+
+export function networkPort(network: CniPodNetwork, nodeName: string): PodNetwork {
+  return {
+    async setUp(pod, portMappings) {
+      const netnsPath = await createPodNetns(podNetnsName(nodeName, pod.uid));
+      const attachment = await network.setUp({ podUid: pod.uid, namespace: pod.namespace, name: pod.name, netnsPath, portMappings });
+      return { netnsPath, ip: attachment.ip };
+    },
+    async tearDown(pod) {
+      await network.tearDown(pod.uid);
+      await removePodNetns(podNetnsName(nodeName, pod.uid));
+    },
+    async list() {
+      return (await network.list()).map((e) => ({ uid: e.podUid, namespace: e.namespace, name: e.name }));
+    },
+  };
+}
