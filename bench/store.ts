@@ -60,7 +60,7 @@ async function startBramble(dir: string): Promise<Cluster> {
   for (let i = 1; i <= 3; i++) {
     const api = `127.0.0.1:${await freePort()}`;
     const peer = `127.0.0.1:${await freePort()}`;
-    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn'];
+    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent'];
     if (i > 1) args.push('--join', `http://${peers[0]}`, '--token', readFileSync(join(dir, 'm1', 'token'), 'utf8').trim());
     procs.push(startProc('node', args));
     endpoints.push(`http://${api}`);

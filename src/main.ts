@@ -1,6 +1,7 @@
 // The composition root of `bramble server`: build each part from explicit options, start them
 // in order, wait for SIGINT/SIGTERM (or this member's removal), stop them in reverse.
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createClusterRoutes } from './api/cluster-routes.ts';
 import { Router } from './api/http/index.ts';
@@ -11,6 +12,10 @@ import { createApiHandler } from './api/server.ts';
 import { createTokenRoutes } from './api/token-routes.ts';
 import { adminTokenFor, TokenRegistry, writeAdminToken } from './api/tokens.ts';
 import { startHousekeeping } from './controllers/housekeeping.ts';
+import { startNodeServices } from './agent/start-node.ts';
+import type { NodeServices } from './agent/start-node.ts';
+import { MemberForwarder } from './api/forward.ts';
+import { createImageRoutes } from './api/image-routes.ts';
 import { carryOverAllocated, validateObject, validateUpdate } from './model/index.ts';
 import type { Membership } from './cluster/index.ts';
 import { Membership as MembershipImpl, PeerClient, PeerTransport, createMembershipRoutes, createPeerHandler, establishIdentity } from './cluster/index.ts';
@@ -155,6 +160,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
         liveStore.driver.step({ ...m, snapshot: { ...m.snapshot, data: new TextEncoder().encode(JSON.stringify({ path })) } });
       },
       incomingDir: replica.incomingDir(),
+      onStreamOpened: (from) => transport.peerAlive(from),
       extraRoutes: createMembershipRoutes(() => membership),
     }),
   );
@@ -166,6 +172,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   const registry = new TokenRegistry(store.service);
   const usage = new UsageSampler();
   usage.start();
+  let node: NodeServices | undefined;
   const liveMembership = membership;
   const resources = createResourceApi({
     kv: store.service,
@@ -176,7 +183,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
     members: () => liveMembership.status().members,
     usage: () => usage.current(),
     adminToken,
-    runtime: () => undefined,
+    runtime: () => node?.agent.podRuntime,
     serverAddress: `${options.apiAddr.host}:${options.apiAddr.port}`,
     platform: { platform: process.platform, arch: process.arch, node: process.versions.node },
   });
@@ -184,6 +191,17 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   router.addRoutes(createKvRoutes(store.service, { logger: apiLog }));
   router.addRoutes(createClusterRoutes(membership));
   router.addRoutes(createTokenRoutes(registry, () => timestamp(new Date())));
+  const forwarder = new MemberForwarder(options.name, adminToken, apiLog);
+  router.addRoutes(
+    createImageRoutes({
+      selfNode: options.name,
+      runtime: () => node?.runtime,
+      forwarder,
+      apiUrlOf: (name) => liveMembership.status().members.find((m) => m.name === name)?.apiURL,
+      uploadDir: join(dataDir.path, 'uploads'),
+      logger: apiLog,
+    }),
+  );
   const apiServer = createServer(
     { keepAliveTimeout: 65_000 },
     createApiHandler({ rule: { adminTokens: [token, adminToken], registry }, resources: resources.routes, router, logger: apiLog }),
@@ -192,6 +210,8 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
 
   // 6. go
   store.start();
+  // Streams to the other members now: they hear this member is up without waiting out a back-off.
+  transport.connect(replica.members().map((m) => m.id));
   membership.start();
   resources.start();
   const housekeeping = startHousekeeping({
@@ -201,6 +221,23 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
     logger: logger.child({ component: 'controllers' }),
   });
   const compactor = startCompactor({ store, retainRevisions: HISTORY_RETAIN_REVISIONS, logger: logger.child({ component: 'store' }) });
+  // 7. the node: containerd, pod network, agent — in the background, the API is up already
+  const nodeStarting = options.disableAgent
+    ? Promise.resolve()
+    : startNodeServices({
+        nodeName: options.name,
+        dataDir: dataDir.path,
+        profile,
+        containerdSocket: options.containerdSocket,
+        podCidr: options.podCidr,
+        api: resources.api,
+        deleter: resources.deleter,
+        watch: resources.cache,
+        logger,
+      }).then(
+        (started) => void (node = started),
+        (error: unknown) => log.error('this gateway cannot run containers: the container runtime did not start', { error: (error as Error).message }),
+      );
   log.info('member started', {
     name: identity.name,
     memberId: identity.memberId,
@@ -217,6 +254,9 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   if (reason !== 'removed from the cluster') await membership.handOverLeadership(profile.raft.tickMillis * profile.raft.electionTicks * 2);
   housekeeping.stop();
   usage.stop();
+  await nodeStarting;
+  await node?.stop();
+  await forwarder.close();
   await resources.stop();
   await closeServer(apiServer);
   compactor.stop();

@@ -37,6 +37,12 @@ export interface ServerOptions {
   heartbeatIntervalMillis: number;
   nodeGraceMillis: number;
   evictionTimeoutMillis: number;
+  /** A running containerd's socket to use instead of starting our own. */
+  containerdSocket: string | undefined;
+  /** Run no containers here: store and API only (k3s' --disable-agent). */
+  disableAgent: boolean;
+  /** This gateway's pod CIDR (until the cluster assigns one per gateway). */
+  podCidr: string;
 }
 
 /** What `runServer(options, env)` gets besides its options: built once by the entry point. */
@@ -58,6 +64,9 @@ export const SERVER_COMMAND = {
     join: { type: 'string', valueName: 'URL', description: "join the cluster of this member's peer URL, e.g. http://10.0.0.1:7081" },
     token: { type: 'string', valueName: 'TOKEN', description: "the cluster's join token (see 'bramble token')" },
     labels: { type: 'list', valueName: 'K=V,...', description: "labels of this node, e.g. topology.kubernetes.io/zone=z1" },
+    'containerd-socket': { type: 'string', valueName: 'PATH', description: "use this running containerd instead of starting bramble's own" },
+    'disable-agent': { type: 'bool', description: 'run no containers on this gateway: store and API only' },
+    'pod-cidr': { type: 'string', valueName: 'CIDR', description: "this gateway's pod addresses", default: '10.42.0.0/24' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: `minimum log level: ${LOG_LEVELS.join(', ')}`, default: 'info' },
     'heartbeat-interval': { type: 'duration', valueName: 'DURATION', description: 'how often the node reports to the leader', defaultText: 'from the board profile' },
     'node-grace': { type: 'duration', valueName: 'DURATION', description: 'silence after which a node is NotReady', defaultText: 'from the board profile' },
@@ -175,6 +184,9 @@ export function parseServerFlags(argv: readonly string[]): { flags: ServerFlags;
   positiveDuration(flags['heartbeat-interval'], '--heartbeat-interval');
   positiveDuration(flags['node-grace'], '--node-grace');
   positiveDuration(flags['eviction-timeout'], '--eviction-timeout');
+  parsePodCidr(flags['pod-cidr']);
+  if (flags['containerd-socket'] !== undefined && flags['disable-agent']) throw fail('--containerd-socket and --disable-agent: give one or the other (no containers run with --disable-agent)');
+  if (flags['containerd-socket'] !== undefined && !isAbsolute(flags['containerd-socket'])) throw fail(`--containerd-socket: expected an absolute path, got ${JSON.stringify(flags['containerd-socket'])}`);
   return { flags, help };
 }
 
@@ -214,7 +226,23 @@ export function resolveServerOptions(flags: ServerFlags, defaults: ServerDefault
     heartbeatIntervalMillis,
     nodeGraceMillis,
     evictionTimeoutMillis,
+    containerdSocket: flags['containerd-socket'],
+    disableAgent: flags['disable-agent'],
+    podCidr: parsePodCidr(flags['pod-cidr']),
   };
+}
+
+/** An IPv4 CIDR from /16 to /28 whose address is the network's (10.42.0.0/24, not 10.42.0.7/24). */
+function parsePodCidr(text: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const bits = m ? Number(m[5]) : -1;
+  if (!m || octets.some((o) => o > 255) || bits < 16 || bits > 28) {
+    throw fail(`--pod-cidr: expected an IPv4 CIDR from /16 to /28 like 10.42.0.0/24, got ${JSON.stringify(text)}`);
+  }
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  if (address % 2 ** (32 - bits) !== 0) throw fail(`--pod-cidr: ${text} is not a network address (the host bits must be zero)`);
+  return text;
 }
 
 /** Both steps at once, for callers (and tests) that already have the profile. */

@@ -1,12 +1,14 @@
 // The runtime as the agent sees it: one object holding the containerd (supervised or external),
 // the ctr wrapper, the event stream and the container and image operations.
 import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.ts';
 import { Containers } from './containers.ts';
 import { Ctr, DEFAULT_NAMESPACE } from './ctr.ts';
 import { TaskEvents } from './events.ts';
 import { ensureBusyboxImage, hasImage, importImage, listImages, removeImage, type EnsureBusyboxOptions, type ImageInfo, type ImportOptions } from './images.ts';
+import { CGROUP_ROOT, ensureCgroupMounts } from './cgroups.ts';
 import { ContainerdSupervisor, ExternalContainerd, type Containerd, type StopOptions } from './supervisor.ts';
 
 export interface StartRuntimeOptions {
@@ -73,6 +75,9 @@ export class Runtime {
 
 /** Starts (or connects to) containerd, then the event stream: what `bramble server` calls. */
 export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
+  if (ensureCgroupMounts((file, args) => execFileSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 }))) {
+    options.logger.info('mounted the cgroup hierarchies in this private mount namespace (the daemon runs under ip netns exec)', { path: CGROUP_ROOT });
+  }
   const containerdDir = join(options.dataDir, 'containerd');
   const containerd: Containerd =
     options.containerdSocket === undefined

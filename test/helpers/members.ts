@@ -51,7 +51,7 @@ export function startLab(options: { snapshotEntries?: number } = {}): Lab {
   let founder = '';
 
   const spawnMember = (m: MemberProcess, extra: string[]) => {
-    const args = [bundle, 'server', '--name', m.name, '--data-dir', m.dataDir, '--api-addr', m.api, '--peer-addr', m.peer, '--board', 'test-fast', '--config-dir', configDir, ...extra];
+    const args = [bundle, 'server', '--name', m.name, '--data-dir', m.dataDir, '--api-addr', m.api, '--peer-addr', m.peer, '--board', 'test-fast', '--config-dir', configDir, '--disable-agent', ...extra];
     const child = spawn('node', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     m.child = child;
     m.exitCode = null;

@@ -29,7 +29,8 @@ async function addresses(): Promise<string[]> {
 }
 
 function startServer(args: string[]): Started {
-  const child = spawn('node', [bundle, 'server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // No containers here: these servers run in the machine's own network namespace.
+  const child = spawn('node', [bundle, 'server', '--disable-agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   let buffer = '';
