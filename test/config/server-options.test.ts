@@ -50,6 +50,9 @@ describe('server options: defaults', () => {
       heartbeatIntervalMillis: profile.timing.heartbeatIntervalMillis,
       nodeGraceMillis: profile.timing.nodeGraceMillis,
       evictionTimeoutMillis: profile.timing.evictionTimeoutMillis,
+      containerdSocket: undefined,
+      disableAgent: false,
+      podCidr: '10.42.0.0/24',
     });
   });
 
@@ -88,6 +91,9 @@ describe('server options: flags', () => {
       heartbeatIntervalMillis: 500,
       nodeGraceMillis: 3000,
       evictionTimeoutMillis: 60_000,
+      containerdSocket: undefined,
+      disableAgent: false,
+      podCidr: '10.42.0.0/24',
     });
   });
 
@@ -141,6 +147,18 @@ describe('server options: refusals name the flag', () => {
     assert.match(refusal(['--node-grace', '500ms']), /--node-grace \(500ms\) must be longer than --heartbeat-interval \(1000ms\)/);
     assert.match(refusal(['--heartbeat-interval', '10s']), /--node-grace \(5000ms\) must be longer than --heartbeat-interval \(10000ms\)/);
     assert.match(refusal(['--node-grace', 'soon']), /flag --node-grace: expected a duration/);
+  });
+
+  test('the node flags: --containerd-socket, --disable-agent, --pod-cidr', () => {
+    const options = parseServerOptions(['--containerd-socket', '/run/containerd/containerd.sock', '--pod-cidr', '10.42.3.0/24'], defaults);
+    assert.equal(options.containerdSocket, '/run/containerd/containerd.sock');
+    assert.equal(options.podCidr, '10.42.3.0/24');
+    assert.equal(options.disableAgent, false);
+    assert.equal(parseServerOptions(['--disable-agent'], defaults).disableAgent, true);
+    assert.match(refusal(['--pod-cidr', '10.42.0.7/24']), /not a network address/);
+    assert.match(refusal(['--pod-cidr', '10.42.0.0/8']), /--pod-cidr: expected an IPv4 CIDR/);
+    assert.match(refusal(['--containerd-socket', 'rel.sock']), /absolute path/);
+    assert.match(refusal(['--containerd-socket', '/x.sock', '--disable-agent']), /one or the other/);
   });
 
   test('unknown flags and stray arguments', () => {
