@@ -1,6 +1,8 @@
 // Calls from one member to another over the peer link (join, forwarded writes, removal):
-// JSON over HTTP with the cluster token, one undici keep-alive pool per peer.
-import { Pool, errors } from '../host/http-pool.ts';
+// JSON over HTTP with the cluster token, on node:http with one keep-alive agent. (Not undici:
+// loading it and compiling its WebAssembly HTTP parser costs a member 10-20 MB of resident
+// memory, for a few calls.)
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { LeaderUnreachableError } from '../store/kv-service.ts';
 
 export interface PeerCallOptions {
@@ -8,6 +10,8 @@ export interface PeerCallOptions {
   clusterId?: string;
   timeoutMillis?: number;
 }
+
+const CONNECT_TIMEOUT_MILLIS = 2000;
 
 export class PeerCallError extends Error {
   constructor(
@@ -22,52 +26,59 @@ export class PeerCallError extends Error {
 /** Errors that mean the request never reached the peer (safe to retry elsewhere). */
 function notSent(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return (
-    err instanceof errors.ConnectTimeoutError ||
-    code === 'ECONNREFUSED' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  );
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'E_CONNECT_TIMEOUT';
 }
 
 export class PeerClient {
-  private readonly pools = new Map<string, Pool>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4, keepAliveMsecs: 30_000, timeout: 30_000 });
 
   constructor(private readonly token: string) {}
-
-  private pool(origin: string): Pool {
-    let p = this.pools.get(origin);
-    if (!p) {
-      p = new Pool(origin, { connections: 4, connectTimeout: 2000, keepAliveTimeout: 30_000 });
-      this.pools.set(origin, p);
-    }
-    return p;
-  }
 
   /** POSTs JSON text to `peerURL + path` and returns the response text (2xx), or throws
    *  PeerCallError (the peer answered with an error), LeaderUnreachableError (never sent), or
    *  another Error (outcome unknown). */
   async post(peerURL: string, path: string, body: string, options: PeerCallOptions = {}): Promise<string> {
     const url = new URL(peerURL);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' };
+    const headers: Record<string, string | number> = {
+      authorization: `Bearer ${this.token}`,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    };
     if (options.clusterId) headers['x-bramble-cluster'] = options.clusterId;
-    let res;
+    const timeoutMillis = options.timeoutMillis ?? 10_000;
+    let res: IncomingMessage;
+    let text: string;
     try {
-      res = await this.pool(url.origin).request({
-        method: 'POST',
-        path,
-        headers,
-        body,
-        headersTimeout: options.timeoutMillis ?? 10_000,
-        bodyTimeout: options.timeoutMillis ?? 10_000,
-      });
+      ({ res, text } = await new Promise<{ res: IncomingMessage; text: string }>((resolve, reject) => {
+        const req = request({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || 80, path, method: 'POST', headers, agent: this.agent });
+        let connectTimer: NodeJS.Timeout | null = null;
+        req.on('socket', (socket) => {
+          if (!socket.connecting) return;
+          connectTimer = setTimeout(() => req.destroy(Object.assign(new Error(`connect timeout after ${CONNECT_TIMEOUT_MILLIS} ms`), { code: 'E_CONNECT_TIMEOUT' })), CONNECT_TIMEOUT_MILLIS);
+          socket.once('connect', () => {
+            if (connectTimer) clearTimeout(connectTimer);
+          });
+        });
+        // No answer (or a stalled one) within the timeout: the outcome is unknown.
+        req.setTimeout(timeoutMillis, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMillis} ms`), { code: 'E_TIMEOUT' })));
+        req.on('error', (err) => {
+          if (connectTimer) clearTimeout(connectTimer);
+          reject(err);
+        });
+        req.on('response', (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (c: Buffer) => chunks.push(c));
+          response.on('end', () => resolve({ res: response, text: Buffer.concat(chunks).toString('utf8') }));
+          response.on('error', reject);
+        });
+        req.end(body);
+      }));
     } catch (err) {
       if (notSent(err)) throw new LeaderUnreachableError(`${url.origin}: ${(err as Error).message}`);
       throw err;
     }
-    const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) {
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
       let message = text;
       try {
         const parsed = JSON.parse(text) as { message?: string; error?: string };
@@ -75,13 +86,12 @@ export class PeerClient {
       } catch {
         // not JSON: keep the text
       }
-      throw new PeerCallError(res.statusCode, message);
+      throw new PeerCallError(status, message);
     }
     return text;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
-    this.pools.clear();
+    this.agent.destroy();
   }
 }

@@ -7,15 +7,27 @@
 // several times a second and would otherwise flood the log (and the SD card under it).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { checkPeerRequest, LogLimiter } from './auth.ts';
-import { BATCH_BYTES_MAX_DEFAULT, decodeBatch, decodeSnapshotHeader, MESSAGE_HEADER, MESSAGES_PATH, SNAPSHOT_PATH, WireError } from './wire.ts';
+import {
+  BATCH_BYTES_MAX_DEFAULT,
+  decodeBatch,
+  decodeSnapshotHeader,
+  FrameReader,
+  MESSAGE_HEADER,
+  MESSAGES_PATH,
+  SNAPSHOT_PATH,
+  STREAM_FROM_HEADER,
+  STREAM_PATH,
+  STREAM_PROTOCOL,
+  WireError,
+} from './wire.ts';
 
 export type PeerRouteHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
 
@@ -39,6 +51,8 @@ export interface PeerHandlerOptions {
   /** The snapshot's data is fully written and synced to `filePath` in incomingDir; the callee
    *  owns the file from now on (move it, or delete it when done). */
   onSnapshot(message: Message, filePath: string): void;
+  /** A peer opened a stream to this node: it is up (its id, as it says). */
+  onStreamOpened?(from: NodeId): void;
   /** Where incoming snapshots are written. Created when missing. */
   incomingDir: string;
   /** Default 64 MiB. */
@@ -55,7 +69,21 @@ export interface PeerHandlerOptions {
   now?: () => number;
 }
 
-export type PeerHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export interface PeerHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** For the server's 'upgrade' event: a peer opening a stream of batches (STREAM_PATH),
+   *  authenticated like any request; anything else is answered with an HTTP error. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends every open stream (before the server closes: streams are not HTTP connections). */
+  closeStreams(): void;
+  /** Streams open now. */
+  readonly streams: number;
+}
+
+/** A stream's receiver writes one byte this often, so its sender can tell a dead peer from an
+ *  idle one (the sender gives up after its request timeout without a byte). */
+export const STREAM_PING_MILLIS = 1000;
+const PING = Buffer.from([0]);
 
 const SNAPSHOT_BYTES_MAX_DEFAULT = 4 * 1024 * 1024 * 1024;
 const ROUTE_BODY_BYTES_MAX_DEFAULT = 1.5 * 1024 * 1024;
@@ -157,7 +185,69 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     await route.serve(req, res);
   };
 
-  return (req, res) => {
+  const streams = new Set<Duplex>();
+
+  const refuseUpgrade = (socket: Duplex, peer: string, error: HttpError, path: string | undefined): void => {
+    if (error.status !== 404 && error.status !== 405) warnLimited(peer, error.code, 'refused peer stream', { path, status: error.status, code: error.code, reason: error.message });
+    const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+    socket.on('error', () => undefined);
+    socket.end(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path !== STREAM_PATH) return refuseUpgrade(socket, peer, new HttpError(404, 'E_NOT_FOUND', `no peer stream at ${path}`), req.url);
+    if (req.method !== 'GET') return refuseUpgrade(socket, peer, new HttpError(405, 'E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use GET`), req.url);
+    const protocol = String(req.headers.upgrade ?? '').toLowerCase();
+    if (protocol !== STREAM_PROTOCOL) {
+      return refuseUpgrade(socket, peer, new HttpError(400, 'E_PEER_PROTOCOL', `unknown peer stream protocol ${JSON.stringify(protocol.slice(0, 64))}; this node speaks ${STREAM_PROTOCOL}`), req.url);
+    }
+    const refusal = checkPeerRequest(req, { token: options.token, clusterId: options.clusterId(), clusterIdRequired: true });
+    if (refusal !== null) return refuseUpgrade(socket, peer, new HttpError(refusal.status, refusal.code, refusal.message), req.url);
+
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${STREAM_PROTOCOL}\r\n\r\n`);
+    (socket as Duplex & { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
+    streams.add(socket);
+    const reader = new FrameReader(batchBytesMax);
+    const ping = setInterval(() => socket.write(PING), STREAM_PING_MILLIS);
+    ping.unref();
+    const onData = (chunk: Buffer): void => {
+      try {
+        for (const frame of reader.push(chunk)) {
+          const batch = decodeBatch(frame, { batchBytesMax });
+          checkBodyCluster(batch.clusterId, options.clusterId());
+          options.onMessages(batch.from, batch.messages);
+        }
+      } catch (error) {
+        const answer = toHttpError(error);
+        if (answer.status >= 500 && !(error instanceof HttpError)) log.error('peer stream failed', { peer, code: answer.code, error });
+        else warnLimited(peer, answer.code, 'closed a peer stream that sent a bad frame', { code: answer.code, reason: answer.message });
+        socket.destroy();
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', () => undefined);
+    socket.on('end', () => socket.end());
+    socket.on('close', () => {
+      clearInterval(ping);
+      streams.delete(socket);
+    });
+    if (head.byteLength > 0) onData(head);
+    const from = req.headers[STREAM_FROM_HEADER];
+    if (typeof from === 'string' && from.length > 0 && from.length <= 256) {
+      try {
+        options.onStreamOpened?.(from);
+      } catch (error) {
+        log.error('onStreamOpened threw', { peer, error });
+      }
+    }
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     // Read now: once the socket is gone (an aborted upload) the address is too.
     const peer = req.socket.remoteAddress ?? 'unknown';
     handle(req, res).catch((error: unknown) => {
@@ -173,6 +263,16 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       sendError(req, res, answer);
     });
   };
+  const peerHandler = Object.assign(handler, {
+    upgrade,
+    closeStreams(): void {
+      for (const socket of streams) socket.destroy();
+      streams.clear();
+    },
+    streams: 0,
+  });
+  Object.defineProperty(peerHandler, 'streams', { get: () => streams.size });
+  return peerHandler;
 }
 
 /** Removes snapshot uploads that a crash left half-written. Call before serving requests. */

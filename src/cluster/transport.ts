@@ -4,16 +4,25 @@
 // request is out goes in the next one (batching falls out of that). A failed request drops its
 // batch and tells Raft (onUnreachable) — Raft resends what matters — and the link backs off.
 //
+// In stream mode (what a member uses) the batches go instead over one long-lived stream per
+// peer (an HTTP Upgrade, then length-prefixed frames): each Ready's messages leave in one write,
+// with no request to build and no answer to wait for, which is most of a write's latency at low
+// load. Order comes from TCP; a stream that breaks or goes silent is reported to Raft and
+// reopened with the same back-off.
+//
 // Snapshots take a separate request that streams a file from disk, so a large snapshot neither
 // sits in memory nor holds up heartbeats and votes behind it.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Pool } from '../host/http-pool.ts';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Pool } from '../host/http-pool.ts';
 import type { Logger } from '../log/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { CLUSTER_HEADER, LogLimiter } from './auth.ts';
 import {
   assembleBatch,
+  assembleFrame,
   BATCH_BYTES_MAX_DEFAULT,
   encodedBatchBytes,
   encodeMessage,
@@ -21,6 +30,9 @@ import {
   MESSAGE_HEADER,
   MESSAGES_PATH,
   SNAPSHOT_PATH,
+  STREAM_FROM_HEADER,
+  STREAM_PATH,
+  STREAM_PROTOCOL,
 } from './wire.ts';
 
 export interface BackoffOptions {
@@ -54,6 +66,11 @@ export interface PeerTransportOptions {
   requestTimeoutMs?: number;
   /** Connections per peer. One carries batches, one a snapshot; more only help a slow peer. */
   connectionsPerPeer?: number;
+  /** Send batches over one long-lived stream per peer (an HTTP Upgrade to STREAM_PATH) rather
+   *  than one HTTP request each: one write per batch, no answer to wait for, so a batch leaves
+   *  as soon as Raft hands it over. A peer that does not know streams (404/405) is sent
+   *  requests as before. Default false. */
+  stream?: boolean;
   /** Injected for tests: back-off jitter in [0, 1) and the clock for durations in logs. */
   random?: () => number;
   now?: () => number;
@@ -86,7 +103,8 @@ const ERROR_BODY_BYTES_MAX = 1024;
 const RESPONSE_DUMP_BYTES_MAX = 64 * 1024;
 
 class PeerLink {
-  pool: Pool;
+  /** Made when first needed (see loadPool). */
+  pool: Pool | null = null;
   // An array with a moving head: shift() on a long array is O(n), and the queue can hold
   // thousands of messages while a peer is slow.
   queue: Buffer[] = [];
@@ -94,6 +112,10 @@ class PeerLink {
   queueBytes = 0;
   pumpScheduled = false;
   inFlight: AbortController | null = null;
+  /** The stream to this peer (stream mode), connecting or open. */
+  stream: PeerStream | null = null;
+  /** The peer answered the stream upgrade with 404/405: it only takes requests. */
+  streamRefused = false;
   snapshotInFlight: AbortController | null = null;
   retryTimer: NodeJS.Timeout | null = null;
   downSinceMs: number | null = null;
@@ -107,10 +129,7 @@ class PeerLink {
   constructor(
     readonly id: NodeId,
     public url: string,
-    pool: Pool,
-  ) {
-    this.pool = pool;
-  }
+  ) {}
 
   queued(): number {
     return this.queue.length - this.head;
@@ -145,6 +164,28 @@ class PeerLink {
 
 const EMPTY = Buffer.alloc(0);
 
+// undici is loaded only when a request is to be made (a snapshot, or a peer that does not take
+// streams): loading it and compiling its WebAssembly HTTP parser costs 10-20 MB of memory.
+let PoolClass: typeof Pool | null = null;
+let poolLoading: Promise<void> | null = null;
+function loadPool(): Promise<void> {
+  poolLoading ??= import('../host/http-pool.ts').then((m) => {
+    PoolClass = m.Pool;
+  });
+  return poolLoading;
+}
+
+/** One stream to a peer: connecting until the peer answers 101, then open. */
+interface PeerStream {
+  request: ReturnType<typeof httpRequest>;
+  socket: Socket | null;
+  /** The socket's buffer is full: wait for 'drain' before the next frame. */
+  blocked: boolean;
+  /** When the peer last sent anything (it pings every STREAM_PING_MILLIS). */
+  heardMs: number;
+  watchdog: NodeJS.Timeout;
+}
+
 export class PeerTransport {
   private readonly options: PeerTransportOptions;
   private readonly log: Logger;
@@ -158,6 +199,7 @@ export class PeerTransport {
   private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connectionsPerPeer: number;
+  private readonly streamMode: boolean;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly headers: Record<string, string>;
@@ -178,6 +220,7 @@ export class PeerTransport {
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 3_000, 'connectTimeoutMs');
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs');
     this.connectionsPerPeer = positive(options.connectionsPerPeer ?? 2, 'connectionsPerPeer');
+    this.streamMode = options.stream ?? false;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.limiter = new LogLimiter(60_000, this.now);
@@ -202,6 +245,33 @@ export class PeerTransport {
     }
   }
 
+  /** Opens streams to these peers now, before there is anything to send (stream mode): a
+   *  member that starts connects to its peers, which hear from it (peerAlive) and need not wait
+   *  out their back-off to reach it again. */
+  connect(ids: readonly NodeId[]): void {
+    if (this.closed || !this.streamMode) return;
+    for (const id of ids) {
+      if (id === this.options.selfId) continue;
+      const link = this.linkFor(id);
+      if (link === undefined || link.streamRefused || link.stream !== null || link.retryTimer !== null) continue;
+      if (this.refreshUrl(link)) this.openStream(link);
+    }
+  }
+
+  /** The peer was just heard from (it opened a stream to us): a link backing off from it
+   *  retries now rather than at the end of its back-off. */
+  peerAlive(id: NodeId): void {
+    const link = this.links.get(id);
+    if (this.closed || link === undefined || link.retryTimer === null) return;
+    clearTimeout(link.retryTimer);
+    link.retryTimer = null;
+    if (this.streamMode && !link.streamRefused && link.stream === null) {
+      if (this.refreshUrl(link)) this.openStream(link);
+    } else {
+      this.pump(link);
+    }
+  }
+
   /** Stops all sending: drops queues, cancels requests and timers, closes connections. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -211,9 +281,10 @@ export class PeerTransport {
       if (link.retryTimer !== null) clearTimeout(link.retryTimer);
       link.retryTimer = null;
       link.inFlight?.abort();
+      this.dropStream(link);
       link.snapshotInFlight?.abort();
       link.clear();
-      pools.push(link.pool);
+      if (link.pool !== null) pools.push(link.pool);
     }
     this.links.clear();
     this.retiring.clear();
@@ -228,7 +299,7 @@ export class PeerTransport {
         url: link.url,
         queuedMessages: link.queued(),
         queuedBytes: link.queueBytes,
-        inFlight: link.inFlight !== null,
+        inFlight: link.inFlight !== null || link.stream?.blocked === true,
         down: link.downSinceMs !== null,
         consecutiveFailures: link.consecutiveFailures,
         batchesSent: link.batchesSent,
@@ -281,8 +352,22 @@ export class PeerTransport {
   }
 
   private pump(link: PeerLink): void {
+    if (this.streamMode && !link.streamRefused) {
+      this.pumpStream(link);
+      return;
+    }
     if (this.closed || link.inFlight !== null || link.retryTimer !== null || link.queued() === 0) return;
     if (!this.refreshUrl(link)) return;
+    if (link.pool === null) {
+      if (PoolClass === null) {
+        loadPool().then(
+          () => this.pump(link),
+          (error: unknown) => this.log.error('cannot load the HTTP client', { error }),
+        );
+        return;
+      }
+      link.pool = this.createPool(link.url);
+    }
     const batch = this.takeBatch(link);
     if (batch.length === 0) return;
     const body = assembleBatch({ clusterId: this.options.clusterId, from: this.options.selfId }, batch);
@@ -316,6 +401,112 @@ export class PeerTransport {
       });
   }
 
+  // --- streams ------------------------------------------------------------------------------
+
+  /** Writes everything queued to the peer's stream, opening it first when needed. A batch is
+   *  counted as sent once written: a stream that breaks reports the peer unreachable, and
+   *  Raft resends what the peer may have missed. */
+  private pumpStream(link: PeerLink): void {
+    if (this.closed || link.retryTimer !== null || link.queued() === 0) return;
+    const url = link.url;
+    if (!this.refreshUrl(link)) return;
+    if (link.url !== url) this.dropStream(link);
+    const stream = link.stream;
+    if (stream === null) {
+      this.openStream(link);
+      return;
+    }
+    if (stream.socket === null || stream.blocked) return;
+    const header = { clusterId: this.options.clusterId, from: this.options.selfId };
+    while (link.queued() > 0) {
+      const batch = this.takeBatch(link);
+      if (batch.length === 0) break;
+      const ok = stream.socket.write(assembleFrame(header, batch));
+      link.batchesSent++;
+      link.messagesSent += batch.length;
+      if (!ok) {
+        stream.blocked = true;
+        stream.socket.once('drain', () => {
+          stream.blocked = false;
+          if (link.stream === stream) this.pumpStream(link);
+        });
+        break;
+      }
+    }
+  }
+
+  private openStream(link: PeerLink): void {
+    const target = new URL(link.url);
+    const request = httpRequest({
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: target.port || 80,
+      path: STREAM_PATH,
+      method: 'GET',
+      agent: false,
+      headers: { ...this.headers, connection: 'Upgrade', upgrade: STREAM_PROTOCOL, [STREAM_FROM_HEADER]: this.options.selfId },
+    });
+    const stream: PeerStream = { request, socket: null, blocked: false, heardMs: this.now(), watchdog: undefined as unknown as NodeJS.Timeout };
+    link.stream = stream;
+    // Connecting and upgrading must finish within the connect and request timeouts; an open
+    // stream must hear the peer's ping within the request timeout.
+    const openBy = this.now() + this.connectTimeoutMs + this.requestTimeoutMs;
+    stream.watchdog = setInterval(() => {
+      const now = this.now();
+      if (stream.socket === null ? now > openBy : now - stream.heardMs > this.requestTimeoutMs) {
+        this.streamFailed(link, stream, new Error(stream.socket === null ? 'peer stream was not opened in time' : `peer sent nothing for ${this.requestTimeoutMs} ms`));
+      }
+    }, Math.min(1000, this.requestTimeoutMs));
+    stream.watchdog.unref();
+    request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (link.stream !== stream || this.closed) {
+        socket.destroy();
+        return;
+      }
+      stream.socket = socket;
+      stream.heardMs = this.now();
+      socket.setNoDelay(true);
+      socket.on('data', () => (stream.heardMs = this.now()));
+      socket.on('error', (error: Error) => this.streamFailed(link, stream, error));
+      socket.on('close', () => this.streamFailed(link, stream, new Error('peer closed the stream')));
+      void head;
+      void response;
+      this.reachable(link);
+      this.pumpStream(link);
+    });
+    request.on('response', (response: IncomingMessage) => {
+      if (response.statusCode === 404 || response.statusCode === 405) {
+        // An older peer: requests it is.
+        response.resume();
+        if (link.stream !== stream) return;
+        this.dropStream(link);
+        link.streamRefused = true;
+        this.log.info('peer does not take streams; sending it requests', { peer: link.id, url: link.url });
+        this.pump(link);
+        return;
+      }
+      void readErrorBody(response).then((text) => this.streamFailed(link, stream, new Error(`peer answered ${response.statusCode}: ${text}`)));
+    });
+    request.on('error', (error: Error) => this.streamFailed(link, stream, error));
+    request.end();
+  }
+
+  /** The stream broke: whatever was written may be lost (Raft hears so), reconnect later. */
+  private streamFailed(link: PeerLink, stream: PeerStream, error: unknown): void {
+    if (link.stream !== stream) return;
+    this.dropStream(link);
+    if (this.closed || this.links.get(link.id) !== link) return;
+    this.failed(link, 0, error);
+  }
+
+  private dropStream(link: PeerLink): void {
+    const stream = link.stream;
+    if (stream === null) return;
+    link.stream = null;
+    clearInterval(stream.watchdog);
+    stream.request.destroy();
+    stream.socket?.destroy();
+  }
+
   /** Takes the oldest messages that fit one batch. A message too big for any batch is dropped
    *  here: the peer would refuse it (413) forever. */
   private takeBatch(link: PeerLink): Buffer[] {
@@ -345,12 +536,16 @@ export class PeerTransport {
   private succeeded(link: PeerLink, count: number): void {
     link.batchesSent++;
     link.messagesSent += count;
+    this.reachable(link);
+    this.pump(link);
+  }
+
+  private reachable(link: PeerLink): void {
     link.consecutiveFailures = 0;
     if (link.downSinceMs !== null) {
       this.log.info('peer reachable again', { peer: link.id, url: link.url, downMs: this.now() - link.downSinceMs });
       link.downSinceMs = null;
     }
-    this.pump(link);
   }
 
   private failed(link: PeerLink, count: number, error: unknown): void {
@@ -417,6 +612,8 @@ export class PeerTransport {
     if (!this.refreshUrl(link)) throw new Error('peer is no longer a member');
     const file = createReadStream(filePath);
     try {
+      await loadPool();
+      link.pool ??= this.createPool(link.url);
       const response = await link.pool.request({
         path: SNAPSHOT_PATH,
         method: 'POST',
@@ -469,7 +666,7 @@ export class PeerTransport {
       this.warnLimited(`unknown ${id}`, 'dropped messages for a peer with no known address', { peer: id });
       return undefined;
     }
-    const link = new PeerLink(id, url, this.createPool(url));
+    const link = new PeerLink(id, url);
     this.links.set(id, link);
     return link;
   }
@@ -484,13 +681,14 @@ export class PeerTransport {
       this.warnLimited(`unknown ${link.id}`, 'peer is no longer known; dropped its queued messages', { peer: link.id, dropped });
       this.links.delete(link.id);
       if (link.retryTimer !== null) clearTimeout(link.retryTimer);
-      this.retirePool(link.pool);
+      this.dropStream(link);
+      if (link.pool !== null) this.retirePool(link.pool);
       return false;
     }
     this.log.info('peer address changed', { peer: link.id, from: link.url, to: url });
-    this.retirePool(link.pool);
+    if (link.pool !== null) this.retirePool(link.pool);
     link.url = url;
-    link.pool = this.createPool(url);
+    link.pool = null;
     return true;
   }
 
@@ -503,7 +701,7 @@ export class PeerTransport {
   }
 
   private createPool(url: string): Pool {
-    return new Pool(url, {
+    return new PoolClass!(url, {
       connections: this.connectionsPerPeer,
       // One request per connection at a time: order per peer is kept by the one-in-flight rule,
       // and a pipelined request would die with the one before it.

@@ -54,6 +54,14 @@ export const MESSAGES_PATH = '/raft/messages';
 export const SNAPSHOT_PATH = '/raft/snapshot';
 /** Base64 of a one-message batch: the MsgSnap whose data is the body of SNAPSHOT_PATH. */
 export const MESSAGE_HEADER = 'x-bramble-message';
+/** A long-lived stream of batches: an HTTP/1.1 Upgrade on this path turns the connection into a
+ *  one-way sequence of frames, each `length u32 | batch`, so a batch costs one write instead of
+ *  an HTTP request and its answer (etcd keeps such streams between its peers too). */
+export const STREAM_PATH = '/raft/stream';
+export const STREAM_PROTOCOL = 'bramble-raft/1';
+export const FRAME_HEADER_BYTES = 4;
+/** The id of the member opening a stream (so the receiver knows that member is up). */
+export const STREAM_FROM_HEADER = 'x-bramble-from';
 
 export const WIRE_MAGIC = 'BRMB';
 export const WIRE_VERSION = 1;
@@ -148,12 +156,24 @@ export function encodeMessage(m: Message): Buffer {
 
 /** A batch from messages already encoded by encodeMessage; the same bytes as encodeBatch. */
 export function assembleBatch(header: BatchHeader, encoded: readonly Uint8Array[]): Buffer {
+  return assemble(header, encoded, 0);
+}
+
+/** One frame of a stream: the batch's length (u32), then the batch. */
+export function assembleFrame(header: BatchHeader, encoded: readonly Uint8Array[]): Buffer {
+  return assemble(header, encoded, FRAME_HEADER_BYTES);
+}
+
+function assemble(header: BatchHeader, encoded: readonly Uint8Array[], prefix: number): Buffer {
   checkId(header.clusterId, 'clusterId');
   checkId(header.from, 'from');
   let messageBytes = 0;
   for (const part of encoded) messageBytes += part.byteLength;
-  const buf = Buffer.allocUnsafe(encodedBatchBytes(header, messageBytes));
+  const batchBytes = encodedBatchBytes(header, messageBytes);
+  const buf = Buffer.allocUnsafe(prefix + batchBytes);
+  if (prefix > 0) buf.writeUInt32BE(batchBytes, 0);
   const w = new Writer(buf);
+  w.pos = prefix;
   w.raw(WIRE_MAGIC);
   w.u8(WIRE_VERSION);
   w.str(header.clusterId);
@@ -505,4 +525,66 @@ export function decodeSnapshotHeader(value: string | undefined): { clusterId: st
     throw new WireError('peer snapshot: the X-Bramble-Message header carries snapshot data; the data belongs in the body');
   }
   return { clusterId: batch.clusterId, from: batch.from, message };
+}
+
+/** Splits a stream's bytes back into frames (see STREAM_PATH). A frame longer than
+ *  `frameBytesMax` throws a WireError: the stream cannot be trusted any further. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  /** Length of the frame being read, or -1 while its length prefix is still incomplete. */
+  private need = -1;
+
+  constructor(private readonly frameBytesMax: number) {}
+
+  /** Bytes received but not yet part of a whole frame. */
+  get buffered(): number {
+    return this.bytes;
+  }
+
+  /** Takes a chunk; returns the frames it completed, in order (views or copies of the input). */
+  push(chunk: Buffer): Buffer[] {
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk);
+      this.bytes += chunk.byteLength;
+    }
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.need < 0) {
+        if (this.bytes < FRAME_HEADER_BYTES) break;
+        this.need = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        if (this.need > this.frameBytesMax) {
+          throw new WireError(`peer stream: a frame of ${this.need} bytes is more than the limit of ${this.frameBytesMax}`);
+        }
+      }
+      if (this.bytes < this.need) break;
+      frames.push(this.take(this.need));
+      this.need = -1;
+    }
+    return frames;
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.byteLength >= n) {
+      const out = first.subarray(0, n);
+      if (first.byteLength === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.bytes -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.byteLength, n - offset);
+      c.copy(out, offset, 0, k);
+      offset += k;
+      if (k === c.byteLength) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.bytes -= n;
+    return out;
+  }
 }

@@ -246,6 +246,8 @@ export class RaftDriver<Result> {
       },
       (err: unknown) => {
         this.cycling = false;
+        // Stopped meanwhile: the store may be closing under a sync still in flight.
+        if (this.stopped) return;
         // A write that cannot be made durable: this member must not go on pretending.
         this.onFatal(err);
       },
@@ -257,18 +259,28 @@ export class RaftDriver<Result> {
       const rd = this.raw.ready();
       const results = this.store.commitReady(rd);
       let late = rd.messages;
+      let settled = 0;
       if (rd.mustSync) {
         const early = rd.messages.filter(sendableBeforeSync);
         if (early.length > 0) {
           this.transport.send(early);
           late = rd.messages.filter((m) => !sendableBeforeSync(m));
         }
+        // Committed entries older than this Ready's new ones were made durable here by an earlier
+        // Ready's sync (and, being committed, on a majority): their proposers need not wait for
+        // this sync too. Only their applied state is not durable yet, and a crash would replay it
+        // from the log. Entries of this Ready that are already committed (a lone voter) wait.
+        if (rd.snapshot === null && this.proposals.size > 0) {
+          const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity;
+          while (settled < rd.committedEntries.length && rd.committedEntries[settled]!.index < firstNew) settled++;
+          this.settleProposals(rd.committedEntries, results, 0, settled);
+        }
         await this.store.sync();
         if (this.stopped) return;
       }
       this.transport.send(late);
       if (rd.softState) this.events.onSoftState?.(rd.softState, this.raw.raft.term);
-      this.settleProposals(rd.committedEntries, results);
+      this.settleProposals(rd.committedEntries, results, settled, rd.committedEntries.length);
       for (const rs of rd.readStates) {
         const batch = this.reads.get(rs.context);
         if (batch) batch.index = rs.index;
@@ -285,9 +297,10 @@ export class RaftDriver<Result> {
     }
   }
 
-  private settleProposals(entries: Entry[], results: Result[]): void {
+  /** Answers the proposers of entries[from, to). */
+  private settleProposals(entries: Entry[], results: Result[], from: number, to: number): void {
     if (this.proposals.size === 0) return;
-    for (let i = 0; i < entries.length; i++) {
+    for (let i = from; i < to; i++) {
       const e = entries[i]!;
       const w = this.proposals.get(e.index);
       if (!w) continue;

@@ -141,6 +141,12 @@ export class Replica implements ReadyStore<ApplyResult> {
 
   close(): void {
     this.walSync.close();
+    try {
+      // For a fast next start; a failure only costs that start a scan of the history.
+      this.kv.saveIndexImage();
+    } catch (err) {
+      this.logger.warn('could not save the key index for the next start', { error: err });
+    }
     closeDatabase(this.db);
   }
 

@@ -167,6 +167,43 @@ describe('transactions', () => {
     assert.equal(kv.keyCount(), 2);
   });
 
+  it('a clean shutdown leaves the index for the next start; it is used once, and ignored when it does not match', () => {
+    const reopen = () => {
+      db.close();
+      db = openDatabase(join(dir, 'store.db'), { cacheBytes: 1 << 20, walAutocheckpointPages: 1000 });
+      kv = new KvStateMachine(db, new Meta(db), { prevKvWanted: () => true });
+    };
+    const image = () => new Meta(db).get('kv_index_image');
+    for (let i = 0; i < 50; i++) put(`k${i % 20}`, `v${i}`);
+    write({ op: 'deleteRange', deleteRange: delReq('k3') });
+    write({ op: 'compact', compact: { revision: 10 } });
+    const snapshotOf = () => ({
+      all: kv.range(prefixReq('k')).kvs.map((x) => [x.key.toString(), x.value.toString(), x.version, x.createRevision, x.modRevision]),
+      past: kv.range(prefixReq('k', { revision: 30 })).kvs.map((x) => [x.key.toString(), x.value.toString()]),
+      keys: kv.keyCount(),
+      revision: kv.revision(),
+    });
+    const expected = snapshotOf();
+    kv.saveIndexImage();
+    reopen();
+    assert.equal(image(), undefined, 'the image is deleted when it is read');
+    assert.deepEqual(snapshotOf(), expected);
+    put('k1', 'after');
+    assert.equal(kv.range(rangeReq('k1')).kvs[0]!.version, 4);
+    // An image that no longer matches the history (written, then the history changed) is ignored.
+    kv.saveIndexImage();
+    put('k2', 'later');
+    const withLater = snapshotOf();
+    reopen();
+    assert.deepEqual(snapshotOf(), withLater);
+    // A damaged image too.
+    kv.saveIndexImage();
+    const damaged = image() as Buffer;
+    new Meta(db).set('kv_index_image', damaged.subarray(0, damaged.length - 3));
+    reopen();
+    assert.deepEqual(snapshotOf(), withLater);
+  });
+
   it('a refusal half-way through a txn changes nothing', () => {
     put('a', '1');
     const r = write({ op: 'txn', txn: txnReq({ success: [{ put: putReq('b', '2') }, { put: putReq('missing', '', { ignoreValue: true }) }] }) });

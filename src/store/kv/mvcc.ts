@@ -9,7 +9,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db, Meta } from '../sqlite/database.ts';
 import type { KeyEntry } from './key-index.ts';
-import { KeyIndex, REV_MAX, SUB_MAX, changeAt, changeBefore, changeRev, changeSub, isTombstone, keyBytes, keyId, packChange } from './key-index.ts';
+import { KeyIndex, REV_MAX, SUB_MAX, appendChange, changeAt, changeBefore, changeRev, changeSub, isTombstone, keyBytes, keyId, packChange } from './key-index.ts';
 import type {
   Compare,
   CompactionRequest,
@@ -57,6 +57,10 @@ function inRange(key: Buffer, r: KeyRange): boolean {
   return id >= b.from && (b.to === null || id < b.to);
 }
 
+/** Where a clean shutdown leaves the key index (see saveIndexImage). */
+const IMAGE_KEY = 'kv_index_image';
+const IMAGE_MAGIC = 0x3158494b; // "KIX1"
+
 export interface KvOptions {
   /** Whether watch events need their previous value (a disk read per change otherwise saved). */
   prevKvWanted?: () => boolean;
@@ -93,9 +97,89 @@ export class KvStateMachine {
     this.load();
   }
 
+  /** Rebuilds the index: from the image a clean shutdown left (saveIndexImage), else from the
+   *  history table. */
+  private load(): void {
+    if (this.loadImage()) return;
+    this.scan();
+  }
+
+  /** The newest and oldest change in the history table, as (rev * SUBS + sub), or -1. */
+  private historyBounds(): [number, number] {
+    const newest = this.db.prepare('SELECT rev * 2097152 + sub FROM kv_history ORDER BY rev DESC, sub DESC LIMIT 1').pluck().get() as number | undefined;
+    const oldest = this.db.prepare('SELECT rev * 2097152 + sub FROM kv_history ORDER BY rev, sub LIMIT 1').pluck().get() as number | undefined;
+    return [newest ?? -1, oldest ?? -1];
+  }
+
+  /** Writes the index into the meta table, for the next start (the scan of a history of
+   *  200,000 changes takes most of a second; reading this, a tenth). Call it last, after the
+   *  final write: the image is valid only while the history is unchanged, and the next start
+   *  deletes it before anything can write. */
+  saveIndexImage(): void {
+    let bytes = 4 + 8 * 4 + 4;
+    let count = 0;
+    for (const e of this.index.all()) {
+      bytes += 4 + e.id.length + 4 + 8 * e.changes.length;
+      count++;
+    }
+    const buf = Buffer.allocUnsafe(bytes);
+    const [newest, oldest] = this.historyBounds();
+    let at = buf.writeUInt32LE(IMAGE_MAGIC, 0);
+    at = buf.writeDoubleLE(this.rev, at);
+    at = buf.writeDoubleLE(this.compactRev, at);
+    at = buf.writeDoubleLE(newest, at);
+    at = buf.writeDoubleLE(oldest, at);
+    at = buf.writeUInt32LE(count, at);
+    for (const e of this.index.all()) {
+      at = buf.writeUInt32LE(e.id.length, at);
+      at += buf.write(e.id, at, 'latin1');
+      at = buf.writeUInt32LE(e.changes.length, at);
+      for (const code of e.changes) at = buf.writeDoubleLE(code, at);
+    }
+    if (at !== bytes) throw new Error(`kv index image: wrote ${at} bytes of ${bytes}`);
+    this.meta.set(IMAGE_KEY, buf);
+  }
+
+  /** Loads the index image if there is one that matches the history table; deletes it either
+   *  way, so that it can never outlive a change to the history. */
+  private loadImage(): boolean {
+    const image = this.meta.get(IMAGE_KEY);
+    if (image === undefined) return false;
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(IMAGE_KEY);
+    if (!Buffer.isBuffer(image) || image.byteLength < 40 || image.readUInt32LE(0) !== IMAGE_MAGIC) return false;
+    const [newest, oldest] = this.historyBounds();
+    if (image.readDoubleLE(4) !== this.rev || image.readDoubleLE(12) !== this.compactRev || image.readDoubleLE(20) !== newest || image.readDoubleLE(28) !== oldest) return false;
+    try {
+      const count = image.readUInt32LE(36);
+      const entries: KeyEntry[] = new Array<KeyEntry>(count);
+      let at = 40;
+      let previous: string | null = null;
+      for (let i = 0; i < count; i++) {
+        const length = image.readUInt32LE(at);
+        at += 4;
+        if (at + length > image.byteLength) return false;
+        const id = image.toString('latin1', at, at + length);
+        at += length;
+        if (previous !== null && !(previous < id)) return false;
+        previous = id;
+        const n = image.readUInt32LE(at);
+        at += 4;
+        if (n === 0 || at + 8 * n > image.byteLength) return false;
+        const changes = new Array<number>(n);
+        for (let j = 0; j < n; j++, at += 8) changes[j] = image.readDoubleLE(at);
+        entries[i] = { id, changes };
+      }
+      if (at !== image.byteLength) return false;
+      this.index.resetSorted(entries);
+      return true;
+    } catch {
+      return false; // a damaged image: scan instead
+    }
+  }
+
   /** Rebuilds the index from the history table: one sequential scan of the changes' places
    *  and keys (packed in SQL, no values). */
-  private load(): void {
+  private scan(): void {
     const byKey = new Map<string, KeyEntry>();
     const rows = this.db.prepare('SELECT (rev * 2097152 + sub) * 2 + tombstone, key FROM kv_history ORDER BY rev, sub').raw().iterate() as IterableIterator<[number, Buffer]>;
     for (const [code, key] of rows) {
@@ -105,7 +189,7 @@ export class KvStateMachine {
         entry = { id, changes: [] };
         byKey.set(id, entry);
       }
-      entry.changes.push(code);
+      appendChange(entry, code);
     }
     const entries = [...byKey.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.index.resetSorted(entries);
@@ -316,7 +400,7 @@ export class KvStateMachine {
   /** Records a change in the index (undoable inside a txn). */
   private recordChange(key: Buffer, code: number): void {
     const { entry, created } = this.index.upsert(keyId(key));
-    entry.changes.push(code);
+    appendChange(entry, code);
     this.undo?.push(() => {
       entry.changes.pop();
       if (created) this.index.remove(entry);

@@ -47,9 +47,13 @@ class Writer {
     this.at += 4 + b.length;
   }
 
-  /** An exact-size copy: payloads stay in the log mirror, so the slack would stay too. */
+  /** An exact-size copy in memory of its own: payloads stay in the log mirror, so the slack
+   *  would stay too — and so would a slice of Buffer's shared 8 KB pool (Buffer.from), which
+   *  pinned 20 MB of slabs for 15,000 retained entries. */
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.at));
+    const out = Buffer.allocUnsafeSlow(this.at);
+    this.buf.copy(out, 0, 0, this.at);
+    return out;
   }
 }
 

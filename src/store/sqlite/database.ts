@@ -158,7 +158,7 @@ export class Meta {
     return typeof v === 'string' ? (JSON.parse(v) as T) : fallback;
   }
 
-  set(key: string, value: string | number | null): void {
+  set(key: string, value: string | number | Buffer | null): void {
     this.setStmt.run(key, value);
   }
 
@@ -171,16 +171,32 @@ export class Meta {
  *  the event loop keeps serving requests (and gathering the next batch) while the disk works. */
 export class WalSync {
   private fd: number | null = null;
+  /** Syncs on the thread pool now: the descriptor is closed only after the last one ends (a
+   *  closed, possibly reused, descriptor under a running fdatasync would be a different file). */
+  private running = 0;
+  private closing = false;
 
   constructor(private readonly dbPath: string) {}
 
   async sync(): Promise<void> {
+    if (this.closing) throw new StoreError('the store is closed');
     if (this.fd === null) this.fd = openSync(`${this.dbPath}-wal`, 'r');
     const fd = this.fd;
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    this.running++;
+    try {
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      this.running--;
+      if (this.closing && this.running === 0) this.closeFd();
+    }
   }
 
   close(): void {
+    this.closing = true;
+    if (this.running === 0) this.closeFd();
+  }
+
+  private closeFd(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
