@@ -12,7 +12,6 @@ import { createApiHandler } from './api/server.ts';
 import { createTokenRoutes } from './api/token-routes.ts';
 import { adminTokenFor, TokenRegistry, writeAdminToken } from './api/tokens.ts';
 import { startHousekeeping } from './controllers/housekeeping.ts';
-import { startNodeServices } from './agent/start-node.ts';
 import type { NodeServices } from './agent/start-node.ts';
 import { MemberForwarder } from './api/forward.ts';
 import { createImageRoutes } from './api/image-routes.ts';
@@ -224,7 +223,8 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   // 7. the node: containerd, pod network, agent — in the background, the API is up already
   const nodeStarting = options.disableAgent
     ? Promise.resolve()
-    : startNodeServices({
+    : // Loaded only here: a gateway with --disable-agent never evaluates the node's modules.
+      import('./agent/start-node.ts').then(({ startNodeServices }) => startNodeServices({
         nodeName: options.name,
         dataDir: dataDir.path,
         profile,
@@ -234,7 +234,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
         deleter: resources.deleter,
         watch: resources.cache,
         logger,
-      }).then(
+      })).then(
         (started) => void (node = started),
         (error: unknown) => log.error('this gateway cannot run containers: the container runtime did not start', { error: (error as Error).message }),
       );

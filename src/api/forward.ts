@@ -3,7 +3,8 @@
 // cannot bounce a request between them. Used where only one gateway can answer: a pod's logs
 // and exec, a node's images.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import type { Pool } from '../host/http-pool.ts';
+import { newPool } from '../host/lazy-pool.ts';
 import type { Logger } from '../log/index.ts';
 import { Status } from './resources/status.ts';
 
@@ -27,7 +28,7 @@ export class MemberForwarder {
     if (!url) throw Status.unavailable(`node ${node} is not a member of this cluster (or its API address is unknown)`);
     let pool = this.#pools.get(url);
     if (!pool) {
-      pool = new Pool(url, { connections: 4 });
+      pool = await newPool(url, { connections: 4 });
       this.#pools.set(url, pool);
     }
     const abort = new AbortController();

@@ -4,7 +4,8 @@
 // become kubectl's one-line `Error from server (NotFound): pods "x" not found`; a connection
 // failure says which server was tried and how to point elsewhere.
 import { Readable } from 'node:stream';
-import { Pool } from '../host/http-pool.ts';
+import type { Pool } from '../host/http-pool.ts';
+import { newPool } from '../host/lazy-pool.ts';
 import { BrambleError, UsageError } from '../errors.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7080';
@@ -116,8 +117,9 @@ export class ApiClient {
     this.token = target.token;
   }
 
-  private connection(): Pool {
-    this.pool ??= new Pool(this.origin);
+  // undici is loaded on the first request, so the daemon (same bundle) never pays for it.
+  private async connection(): Promise<Pool> {
+    this.pool ??= await newPool(this.origin);
     return this.pool;
   }
 
@@ -138,7 +140,7 @@ export class ApiClient {
     // A stream (an image archive) goes as it is; anything else but a string is JSON.
     const body = options.body === undefined ? undefined : typeof options.body === 'string' || options.body instanceof Readable ? options.body : JSON.stringify(options.body);
     try {
-      return await this.connection().request({
+      return await (await this.connection()).request({
         method,
         path: withQuery(path, options.query),
         headers: this.headers(options, accept),

@@ -17,6 +17,7 @@ import { stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Pool } from '../host/http-pool.ts';
+import { loadPool } from '../host/lazy-pool.ts';
 import type { Logger } from '../log/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { CLUSTER_HEADER, LogLimiter } from './auth.ts';
@@ -165,14 +166,12 @@ class PeerLink {
 const EMPTY = Buffer.alloc(0);
 
 // undici is loaded only when a request is to be made (a snapshot, or a peer that does not take
-// streams): loading it and compiling its WebAssembly HTTP parser costs 10-20 MB of memory.
+// streams): see src/host/lazy-pool.ts.
 let PoolClass: typeof Pool | null = null;
-let poolLoading: Promise<void> | null = null;
-function loadPool(): Promise<void> {
-  poolLoading ??= import('../host/http-pool.ts').then((m) => {
-    PoolClass = m.Pool;
+function ensurePool(): Promise<void> {
+  return loadPool().then((P) => {
+    PoolClass = P;
   });
-  return poolLoading;
 }
 
 /** One stream to a peer: connecting until the peer answers 101, then open. */
@@ -360,7 +359,7 @@ export class PeerTransport {
     if (!this.refreshUrl(link)) return;
     if (link.pool === null) {
       if (PoolClass === null) {
-        loadPool().then(
+        ensurePool().then(
           () => this.pump(link),
           (error: unknown) => this.log.error('cannot load the HTTP client', { error }),
         );
@@ -612,7 +611,7 @@ export class PeerTransport {
     if (!this.refreshUrl(link)) throw new Error('peer is no longer a member');
     const file = createReadStream(filePath);
     try {
-      await loadPool();
+      await ensurePool();
       link.pool ??= this.createPool(link.url);
       const response = await link.pool.request({
         path: SNAPSHOT_PATH,

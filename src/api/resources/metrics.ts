@@ -2,7 +2,8 @@
 // the list asks every member (a member that does not answer in time is left out, as
 // metrics-server leaves out a node it cannot scrape).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import type { Pool } from '../../host/http-pool.ts';
+import { newPool } from '../../host/lazy-pool.ts';
 import type { Usage } from '../../host/usage.ts';
 import { formatBytes, formatCpu } from '../../model/index.ts';
 import { Status } from './status.ts';
@@ -71,7 +72,7 @@ export class NodeMetricsRoutes {
         }
         try {
           let pool = this.#pools.get(m.apiURL);
-          if (!pool) this.#pools.set(m.apiURL, (pool = new Pool(m.apiURL, { connections: 1 })));
+          if (!pool) this.#pools.set(m.apiURL, (pool = await newPool(m.apiURL, { connections: 1 })));
           const r = await pool.request({
             method: 'GET',
             path: `${METRICS_PREFIX}v1beta1/nodes/${encodeURIComponent(m.name)}`,
