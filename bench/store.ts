@@ -5,11 +5,12 @@
 //
 // BENCH_SECONDS (default 8) sets each workload's duration.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { freePort } from '../test/helpers/ports.ts';
+import { startBrambleCluster, waitHttp } from './lib/bramble-cluster.ts';
 import type { LoadResult } from './lib/load.ts';
 import { runLoad } from './lib/load.ts';
 import type { Proc } from './lib/procs.ts';
@@ -37,55 +38,8 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function waitHttp(url: string, ms: number): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.text();
-      if (res.ok) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() - started > ms) throw new Error(`${url} not ready within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function startBramble(dir: string): Promise<Cluster> {
-  const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
-  const procs: Proc[] = [];
-  const endpoints: string[] = [];
-  const peers: string[] = [];
-  for (let i = 1; i <= 3; i++) {
-    const api = `127.0.0.1:${await freePort()}`;
-    const peer = `127.0.0.1:${await freePort()}`;
-    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent'];
-    if (i > 1) args.push('--join', `http://${peers[0]}`, '--token', readFileSync(join(dir, 'm1', 'token'), 'utf8').trim());
-    procs.push(startProc('node', args));
-    endpoints.push(`http://${api}`);
-    peers.push(peer);
-    await waitHttp(`http://${api}/readyz`, 30_000);
-  }
-  // all three voters
-  for (const started = Date.now(); ; ) {
-    const status = (await (await fetch(`${endpoints[0]}/cluster`)).json()) as { members: Array<{ role: string }> };
-    if (status.members.filter((m) => m.role === 'voter').length === 3) break;
-    if (Date.now() - started > 30_000) throw new Error('bramble: members were not promoted to voters');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    system: 'bramble',
-    endpoints,
-    procs,
-    async leader() {
-      const s = (await (await fetch(`${endpoints[0]}/cluster`)).json()) as { leader: string; members: Array<{ name: string; apiURL: string }> };
-      return s.members.find((m) => m.name === s.leader)!.apiURL;
-    },
-    async stop() {
-      await Promise.all(procs.map((p) => p.stop()));
-    },
-  };
+  return { system: 'bramble', ...(await startBrambleCluster(dir)) };
 }
 
 async function startEtcd(dir: string): Promise<Cluster> {
