@@ -149,8 +149,9 @@ export interface PodNetworkRef {
 
 export interface PodNetwork {
   /** Creates the pod's network namespace if needed and attaches it (CNI ADD); idempotent, so
-   *  an intact attachment (after a daemon restart) answers the same address. */
-  setUp(pod: PodNetworkRef, portMappings: PortMapping[]): Promise<{ netnsPath: string; ip: string }>;
+   *  an intact attachment (after a daemon restart) answers the same address. `sandboxPid`: the
+   *  pod's running sandbox, whose netns is the pod's (kept, never replaced by a new one). */
+  setUp(pod: PodNetworkRef, portMappings: PortMapping[], sandboxPid?: number): Promise<{ netnsPath: string; ip: string }>;
   /** CNI DEL and removal of the namespace; idempotent, fine when nothing is left. */
   tearDown(pod: PodNetworkRef): Promise<void>;
   /** Pods with an attachment (or a half-done one) on this node. */

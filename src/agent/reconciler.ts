@@ -410,7 +410,8 @@ export class PodReconciler {
         netnsPath = `/proc/${process.pid}/ns/net`;
         memo.podIP = this.#o.hostIP;
       } else {
-        const attached = await this.#o.network.setUp(ref, this.#portMappings(spec));
+        const sandboxPid = ctx.sandbox?.state === 'running' ? ctx.sandbox.pid : undefined;
+        const attached = await this.#o.network.setUp(ref, this.#portMappings(spec), sandboxPid);
         netnsPath = attached.netnsPath;
         memo.podIP = attached.ip;
       }

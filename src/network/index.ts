@@ -10,7 +10,7 @@ export type { InvokeOptions, RuntimeConf } from './conflist.ts';
 export { CniError, cniCodeName, NetnsError, NetworkConfigError, NotAttachedError } from './errors.ts';
 export type { CniCommand, CniErrorDetails } from './errors.ts';
 export { ipMasqChainName } from './ipmasq.ts';
-export { createPodNetns, isNetnsMounted, NETNS_RUN_DIR, netnsPath, podNetnsName, removePodNetns } from './netns.ts';
+export { createPodNetns, isNetnsMounted, NETNS_RUN_DIR, netnsIdentity, netnsPath, pinPodNetns, podNetnsName, removePodNetns } from './netns.ts';
 export { DEFAULT_CNI_PATH, DEFAULT_PLUGIN_TIMEOUT_MS, execPlugin, findPlugin, parseResult, pluginVersions } from './plugin.ts';
 export type { PluginCall, PluginOutput } from './plugin.ts';
 export { POD_IFNAME, PodNetwork, podAddress } from './pod-network.ts';

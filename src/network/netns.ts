@@ -17,7 +17,7 @@
 //   placeholder file does not. That is how `isNetnsMounted` tells them apart.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { NetnsError } from './errors.ts';
@@ -99,4 +99,37 @@ export async function removePodNetns(name: string): Promise<void> {
   // `ip netns del` unmounts (if mounted) and unlinks; for a placeholder the umount fails
   // quietly and the unlink still happens.
   await ip(['netns', 'del', name]);
+}
+
+/**
+ * Makes /run/netns/NAME the network namespace at `source` (a running sandbox's
+ * /proc/PID/ns/net) when NAME is not a mounted netns here, and returns its path.
+ *
+ * Why: a daemon run under `ip netns exec` (a lab gateway, the contract tests) has a private mount
+ * namespace, so the bind mounts made by the daemon before a restart (kill -9, upgrade) are not
+ * visible to the next one: it finds only the placeholder files. createPodNetns() would then put
+ * a new, empty netns at the path, and a sandbox started later (the old one died) would join that
+ * one: a pod with no eth0. Pinning the namespace the running sandbox holds keeps the path and the
+ * pod's network the same thing.
+ */
+export async function pinPodNetns(name: string, source: string): Promise<string> {
+  checkName(name);
+  const path = netnsPath(name);
+  if (await isNetnsMounted(path)) return path;
+  await mkdir(NETNS_RUN_DIR, { recursive: true });
+  await writeFile(path, '', { flag: 'a', mode: 0o000 }); // the mount point (a placeholder may be there already)
+  try {
+    await run('mount', ['--bind', source, path], { timeout: IP_TIMEOUT_MS });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+    throw new NetnsError(`cannot pin network namespace ${source} at ${path}: ${stderr || (error as Error).message}`, { cause: error });
+  }
+  if (!(await isNetnsMounted(path))) throw new NetnsError(`pinned ${source} at ${path}, but it is not a mounted network namespace here`);
+  return path;
+}
+
+/** The identity of the netns mounted at `path` (device and inode of its nsfs file). */
+export async function netnsIdentity(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${st.dev}:${st.ino}`;
 }

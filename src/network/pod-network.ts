@@ -10,7 +10,7 @@ import { podNetworkConfigList } from './config.ts';
 import { addNetworkList, checkNetworkList, delNetworkList, type InvokeOptions, type RuntimeConf } from './conflist.ts';
 import { CniError, NetnsError, NotAttachedError } from './errors.ts';
 import { removeStaleIpMasq } from './ipmasq.ts';
-import { isNetnsMounted } from './netns.ts';
+import { isNetnsMounted, netnsIdentity } from './netns.ts';
 import { DEFAULT_CNI_PATH, DEFAULT_PLUGIN_TIMEOUT_MS } from './plugin.ts';
 import type { CniResult, NetworkConfigList, PortMapping } from './types.ts';
 
@@ -80,6 +80,8 @@ export class PodNetwork {
   private readonly log: Logger;
   private readonly perPod = new KeyedMutex();
   private readonly slots: Semaphore;
+  /** Pod UID -> identity of the netns its cached attachment was found intact in (this process). */
+  private readonly verified = new Map<string, string>();
 
   constructor(options: PodNetworkOptions) {
     const cniDir = join(options.dataDir, 'cni');
@@ -117,9 +119,18 @@ export class PodNetwork {
           existing.netns === request.netnsPath &&
           JSON.stringify(existing.capabilityArgs) === JSON.stringify(capabilityArgs) &&
           (await isNetnsMounted(existing.netns));
-        if (reusable) return toAttachment(existing);
+        // The same path is not proof of the same namespace: after a reboot (/run/netns is a
+        // tmpfs) or a restart of the daemon in another mount namespace, a new, empty netns can
+        // sit at the path the cache names, and reusing the cached result would leave the pod
+        // with no interface at all. So the first time in this process (and whenever the netns
+        // at the path changes), CNI CHECK that the attachment is really there.
+        const intact = reusable && (await this.intact(existing));
+        if (intact) return toAttachment(existing);
         // A new sandbox netns (after a reboot), changed ports, or a half-done ADD: start clean.
-        await this.del(existing);
+        // A netns found not to hold the attachment counts as gone for the DEL (its interface and
+        // addresses are not there to remove; the masquerade rule must go by the cached result).
+        this.verified.delete(request.podUid);
+        await this.del(existing, reusable && !intact);
       }
       if (!(await isNetnsMounted(request.netnsPath))) {
         throw new NetnsError(`pod ${request.namespace}/${request.name}: network namespace ${request.netnsPath} does not exist (or is not mounted here): create it with createPodNetns() first`);
@@ -151,6 +162,7 @@ export class PodNetwork {
         throw error;
       }
       await this.cache.write(entry);
+      this.verified.set(request.podUid, await netnsIdentity(entry.netns));
       const attachment = toAttachment(entry);
       this.log.info('pod network set up', { pod: `${request.namespace}/${request.name}`, uid: request.podUid, ip: attachment.ip, ms: Date.now() - started });
       return attachment;
@@ -165,6 +177,7 @@ export class PodNetwork {
   tearDown(podUid: string): Promise<void> {
     checkPodUid(podUid);
     return this.exclusive(podUid, async () => {
+      this.verified.delete(podUid);
       const entry = await this.cache.read(this.networkName, podUid, POD_IFNAME);
       if (entry !== undefined) {
         await this.del(entry);
@@ -204,15 +217,34 @@ export class PodNetwork {
       }));
   }
 
+  /** Whether a cached, complete attachment is really in the netns at its path (CNI CHECK, once per netns). */
+  private async intact(entry: CacheEntry): Promise<boolean> {
+    if (entry.result === undefined) return false;
+    const identity = await netnsIdentity(entry.netns);
+    if (this.verified.get(entry.containerId) === identity) return true;
+    try {
+      await checkNetworkList(entry.config, runtimeConf(entry, entry.netns), entry.result, this.invoke);
+    } catch (error) {
+      this.log.info('the cached pod network attachment is not in the pod\'s netns (reboot, or a new netns at the same path); attaching again', {
+        pod: `${entry.pod.namespace}/${entry.pod.name}`,
+        uid: entry.pod.uid,
+        error: (error as Error).message,
+      });
+      return false;
+    }
+    this.verified.set(entry.containerId, identity);
+    return true;
+  }
+
   private exclusive<T>(podUid: string, task: () => Promise<T>): Promise<T> {
     return this.perPod.run(podUid, () => this.slots.run(task));
   }
 
   /** DEL with the config the pod was attached with; removes the cache entry on success. */
-  private async del(entry: CacheEntry): Promise<void> {
+  private async del(entry: CacheEntry, netnsStale = false): Promise<void> {
     // An empty CNI_NETNS tells the plugins the netns is gone; a stale placeholder file at the
     // path would instead make them fail with "not a network namespace".
-    const netnsAlive = entry.netns !== '' && (await isNetnsMounted(entry.netns));
+    const netnsAlive = !netnsStale && entry.netns !== '' && (await isNetnsMounted(entry.netns));
     await delNetworkList(entry.config, runtimeConf(entry, netnsAlive ? entry.netns : ''), entry.result, this.invoke);
     if (!netnsAlive && entry.result !== undefined && usesIpMasq(entry.config)) {
       await removeStaleIpMasq(entry.networkName, entry.containerId, entry.result, this.invoke);

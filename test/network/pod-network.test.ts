@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, test } from 'node:test';
-import { addNetworkList, CniError, ipMasqChainName, NotAttachedError, removePodNetns } from '../../src/network/index.ts';
+import { addNetworkList, CniError, createPodNetns, ipMasqChainName, NotAttachedError, removePodNetns } from '../../src/network/index.ts';
 import { waitFor, withLab, type Lab } from './lab.ts';
 import { requireRoot } from './lab.ts';
 
@@ -147,6 +147,22 @@ describe('pod network with real CNI plugins', opts, () => {
       assert.equal(listed.length, 1);
       assert.equal(listed[0]?.netnsPath, fresh.path);
       await network.tearDown(attachment.podUid);
+      assert.deepEqual(await ipamFiles(lab), []);
+    });
+  });
+
+  test('setUp of a pod whose netns was recreated at the same path (reboot: /run/netns is a tmpfs) attaches it again', opts, async () => {
+    await withLab(async (lab) => {
+      const { ns, attachment } = await attach(lab, 'r');
+      await removePodNetns(ns.name);
+      await createPodNetns(ns.name); // same name, same path, a new and empty netns
+      // A new daemon process (its own PodNetwork) must not trust the cached result for the path.
+      const again = await lab.network().setUp({ podUid: attachment.podUid, namespace: 'default', name: 'r', netnsPath: ns.path });
+      const addr = await lab.exec(ns.name, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+      assert.ok(addr.includes(`${again.ip}/24`), `eth0 in the new netns has ${again.ip}: ${addr}`);
+      await lab.exec(lab.gw, ['busybox', 'ping', '-c1', '-W2', again.ip]);
+      assert.deepEqual(await ipamFiles(lab), [again.ip], 'only the new address is held');
+      await lab.network().tearDown(attachment.podUid);
       assert.deepEqual(await ipamFiles(lab), []);
     });
   });
