@@ -17,6 +17,7 @@ export function networkPort(network: CniPodNetwork, nodeName: string): PodNetwor
       const attachment = await network.setUp({ podUid: pod.uid, namespace: pod.namespace, name: pod.name, netnsPath, portMappings });
       return { netnsPath, ip: attachment.ip };
     },
+    netns: (pod) => createPodNetns(podNetnsName(nodeName, pod.uid)),
     async tearDown(pod) {
       await network.tearDown(pod.uid);
       await removePodNetns(podNetnsName(nodeName, pod.uid));

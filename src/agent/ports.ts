@@ -152,6 +152,9 @@ export interface PodNetwork {
    *  an intact attachment (after a daemon restart) answers the same address. `sandboxPid`: the
    *  pod's running sandbox, whose netns is the pod's (kept, never replaced by a new one). */
   setUp(pod: PodNetworkRef, portMappings: PortMapping[], sandboxPid?: number): Promise<{ netnsPath: string; ip: string }>;
+  /** Creates the pod's network namespace (idempotent) without attaching it, so a sandbox can
+   *  start in it while setUp attaches it. Optional: without it the two run one after the other. */
+  netns?(pod: PodNetworkRef): Promise<string>;
   /** CNI DEL and removal of the namespace; idempotent, fine when nothing is left. */
   tearDown(pod: PodNetworkRef): Promise<void>;
   /** Pods with an attachment (or a half-done one) on this node. */

@@ -404,18 +404,27 @@ export class PodReconciler {
   /** Network, files, volumes and sandbox; false when the pod cannot go on yet (status says why). */
   async #preparePod(ctx: SyncContext): Promise<boolean> {
     const { spec, ref, memo } = ctx;
+    const sandboxRunning = ctx.sandbox?.state === 'running';
     let netnsPath: string;
+    // A new sandbox starts while CNI attaches its namespace: the two are independent once the
+    // namespace exists, and each costs a process start or three (most of a pod's start time).
+    let sandboxStarting: Promise<boolean> | undefined;
     try {
       if (spec.hostNetwork) {
         netnsPath = `/proc/${process.pid}/ns/net`;
         memo.podIP = this.#o.hostIP;
       } else {
-        const sandboxPid = ctx.sandbox?.state === 'running' ? ctx.sandbox.pid : undefined;
+        if (!sandboxRunning && this.#o.network.netns) {
+          const early = await this.#o.network.netns(ref);
+          sandboxStarting = this.#startSandbox(ctx, early);
+        }
+        const sandboxPid = sandboxRunning ? ctx.sandbox!.pid : undefined;
         const attached = await this.#o.network.setUp(ref, this.#portMappings(spec), sandboxPid);
         netnsPath = attached.netnsPath;
         memo.podIP = attached.ip;
       }
     } catch (error) {
+      await sandboxStarting;
       const message = `Failed to create pod sandbox: network setup failed: ${messageOf(error)}`;
       this.#o.events.record(ref, 'Warning', 'FailedCreatePodSandBox', message);
       this.#waitAll(ctx, { reason: 'ContainerCreating', message });
@@ -426,16 +435,23 @@ export class PodReconciler {
       this.#writePodFiles(ctx);
       await this.#prepareVolumes(ctx);
     } catch (error) {
+      await sandboxStarting;
       const message = error instanceof VolumeError ? `MountVolume.SetUp failed: ${error.message}` : `preparing the pod's files failed: ${messageOf(error)}`;
       this.#o.events.record(ref, 'Warning', 'FailedMount', message);
       this.#waitAll(ctx, { reason: 'ContainerCreating', message });
       ctx.requeue.push(VOLUME_RECHECK_MS);
       return false;
     }
-    if (ctx.sandbox?.state === 'running') {
-      ctx.sandboxPid = ctx.sandbox.pid;
+    if (sandboxRunning) {
+      ctx.sandboxPid = ctx.sandbox!.pid;
       return true;
     }
+    return sandboxStarting ?? this.#startSandbox(ctx, netnsPath);
+  }
+
+  /** Starts the pod's sandbox in `netnsPath`; false (status says why) when it cannot. */
+  async #startSandbox(ctx: SyncContext, netnsPath: string): Promise<boolean> {
+    const { spec, ref } = ctx;
     // No sandbox (first start, or after a reboot) or a dead one: its namespaces are gone, so
     // every container of the pod starts over in a new one, init containers included.
     const leftovers = [...ctx.records.values(), ...ctx.initRecords.values()];

@@ -2,8 +2,8 @@
 // busybox process that owns the pod's network (the CNI-prepared netns), IPC, UTS and PID
 // namespaces; every app container joins them through /proc/<sandbox pid>/ns/*.
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE } from './busybox-image.ts';
 import { readOomKills } from './cgroups.ts';
@@ -158,14 +158,34 @@ function labelFlags(labels: Readonly<Record<string, string>>): string[] {
 export class Containers {
   readonly #ctr: Ctr;
   readonly #events: TaskEvents | undefined;
+  readonly #stateDir: string | undefined;
   // Container records never change after creation (bramble does not relabel), so one
   // `ctr containers info` per container is enough until it is removed.
   readonly #info = new Map<string, ContainerInfo>();
   #execCounter = 0;
 
-  constructor(ctr: Ctr, events?: TaskEvents) {
+  constructor(ctr: Ctr, events?: TaskEvents, stateDir?: string) {
     this.#ctr = ctr;
     this.#events = events;
+    this.#stateDir = stateDir;
+  }
+
+  /**
+   * The pid of a task just started: from the shim's init.pid in containerd's state directory when
+   * we know it (a file read instead of a `ctr tasks ls`, a process start saved per container),
+   * else from the task list. A pid whose process is gone means the task has already exited.
+   */
+  async #startedPid(id: string): Promise<{ state: TaskState; pid: number }> {
+    if (this.#stateDir !== undefined) {
+      try {
+        const pid = Number.parseInt(readFileSync(join(this.#stateDir, 'io.containerd.runtime.v2.task', this.#ctr.namespace, id, 'init.pid'), 'utf8'), 10);
+        if (pid > 0 && existsSync(`/proc/${pid}`)) return { state: 'running', pid };
+      } catch {
+        // not there (another runtime layout): ask containerd
+      }
+    }
+    const status = await this.taskStatus(id);
+    return { state: status.state, pid: status.pid };
   }
 
   /** Starts the pod's sandbox and sets its hostname; returns its task pid. */
@@ -175,7 +195,7 @@ export class Containers {
     const image = normalizeImageName(spec.image ?? BUSYBOX_IMAGE);
     // --null-io: it prints nothing, and a detached task's default fifos would be left unread.
     await this.#ctr.run(['run', '-d', '--null-io', '--with-ns', `network:${spec.netnsPath}`, ...labelFlags(spec.labels), image, spec.id, ...SANDBOX_COMMAND]);
-    const status = await this.taskStatus(spec.id);
+    const status = await this.#startedPid(spec.id);
     if (status.state !== 'running') throw new RuntimeError(`sandbox ${spec.id} is ${status.state} right after start`, { code: 'E_SANDBOX' });
     // ctr 1.6 has no --hostname; setting it from the host keeps CAP_SYS_ADMIN out of the pod.
     try {
@@ -210,7 +230,7 @@ export class Containers {
     if (spec.cpuLimitCores !== undefined && spec.cpuLimitCores > 0) args.push('--cpus', String(spec.cpuLimitCores));
     args.push(...labelFlags(spec.labels), image, spec.id, ...(spec.command ?? []));
     await this.#ctr.run(args);
-    const status = await this.taskStatus(spec.id);
+    const status = await this.#startedPid(spec.id);
     return { id: spec.id, pid: status.pid };
   }
 

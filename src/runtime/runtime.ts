@@ -33,11 +33,13 @@ export class Runtime {
   /** DATA/logs: where container log files go (see containerLogPath). */
   readonly logsDir: string;
 
-  constructor(containerd: Containerd, ctr: Ctr, logger: Logger, logsDir: string) {
+  /** `stateDir`: containerd's state directory when it is our own (lets task pids be read from
+   *  the shims' files instead of asked for). */
+  constructor(containerd: Containerd, ctr: Ctr, logger: Logger, logsDir: string, stateDir?: string) {
     this.containerd = containerd;
     this.ctr = ctr;
     this.events = new TaskEvents(ctr, logger);
-    this.containers = new Containers(ctr, this.events);
+    this.containers = new Containers(ctr, this.events, stateDir);
     this.logsDir = logsDir;
   }
 
@@ -95,7 +97,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
   });
   const logsDir = join(options.dataDir, 'logs');
   mkdirSync(logsDir, { recursive: true, mode: 0o700 });
-  const runtime = new Runtime(containerd, ctr, options.logger, logsDir);
+  const runtime = new Runtime(containerd, ctr, options.logger, logsDir, options.containerdSocket === undefined ? join(containerdDir, 'state') : undefined);
   runtime.events.start();
   return runtime;
 }
