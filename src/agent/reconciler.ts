@@ -362,7 +362,7 @@ export class PodReconciler {
   async #sync(pod: KObject, spec: PodSpec, ref: PodNetworkRef, key: string): Promise<ReconcileResult> {
     const now = this.#o.clock.now();
     const stored = (pod['status'] ?? {}) as Record<string, unknown>;
-    const mine = (await this.#o.containers.get()).filter((c) => c.labels[LABEL_POD_UID] === ref.uid);
+    const mine = await this.#o.containers.forPod(ref.uid);
     const records = new Map<string, RuntimeContainer>();
     const initRecords = new Map<string, RuntimeContainer>();
     let sandbox: RuntimeContainer | undefined;
