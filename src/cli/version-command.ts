@@ -2,7 +2,7 @@
 // An unreachable server is an error (exit 1), as with kubectl, but only after the client line,
 // so `bramble version` still tells what is installed on a gateway whose daemon is down.
 
-import { apiTarget, withClient } from './api-client.ts';
+import { ApiError, apiTarget, withClient } from './api-client.ts';
 import { CONNECTION_FLAGS } from './api-flags.ts';
 import type { CommandSpec } from './flags.ts';
 import { formatHelp, parseArgs } from './flags.ts';
@@ -47,7 +47,18 @@ export async function runVersion(argv: readonly string[], io: CliIo): Promise<nu
   }
   io.stdout.write(clientVersionLine(io));
   if (flags.client) return 0;
-  const version = await withClient(apiTarget(flags, io.env), (client) => client.get<ServerVersion>('/version'));
+  let version: ServerVersion | undefined;
+  try {
+    version = await withClient(apiTarget(flags, io.env), (client) => client.get<ServerVersion>('/version'));
+  } catch (error) {
+    // No server to ask (a fresh machine, a gateway that is down) is not a failure of `version`:
+    // the client's own version is what was asked for first.
+    if (error instanceof ApiError && error.status === 0) {
+      io.stderr.write(`bramble: server version unknown: ${error.message}\n`);
+      return 0;
+    }
+    throw error;
+  }
   io.stdout.write(serverVersionLine(version ?? {}));
   return 0;
 }
