@@ -3,6 +3,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError } from '../errors.ts';
+import { processAlive } from './process-alive.ts';
 
 export interface DataDir {
   readonly path: string;
@@ -13,15 +14,6 @@ export interface DataDir {
 }
 
 const LOCK_FILE = 'LOCK';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function tryLock(lockPath: string): boolean {
   try {

@@ -12,6 +12,7 @@ import { CtrError, RuntimeError } from './errors.ts';
 import type { TaskEvents } from './events.ts';
 import { isValidContainerId } from './ids.ts';
 import { normalizeImageName } from './image-names.ts';
+import { processAlive } from '../host/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -96,15 +97,6 @@ const notFound = (_code: number, stderr: string) => /not found/.test(stderr);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function stateOf(status: string): TaskState {
@@ -307,11 +299,11 @@ export class Containers {
     await this.killTask(id, 'SIGTERM');
     // Watching /proc costs no fork; ctr is asked again only once the process is gone.
     const deadline = Date.now() + Math.max(0, graceSeconds) * 1000;
-    while (alive(pid) && Date.now() < deadline) await sleep(50);
-    if (alive(pid)) {
+    while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+    if (processAlive(pid)) {
       await this.killTask(id, 'SIGKILL', { all: true });
       const killDeadline = Date.now() + 10_000;
-      while (alive(pid) && Date.now() < killDeadline) await sleep(50);
+      while (processAlive(pid) && Date.now() < killDeadline) await sleep(50);
     }
     // The shim reaps the process slightly before containerd records STOPPED.
     for (let attempt = 0; attempt < 40; attempt += 1) {

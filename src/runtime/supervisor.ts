@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log/index.ts';
 import { Ctr } from './ctr.ts';
 import { RuntimeError } from './errors.ts';
+import { processAlive } from '../host/process-alive.ts';
 
 /** What the rest of the runtime needs from a containerd, supervised or not. */
 export interface Containerd {
@@ -94,22 +95,13 @@ export function containerdConfig(dir: string): string {
   ].join('\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() >= deadline) return false;
     await sleep(25);
   }
@@ -279,7 +271,7 @@ export class ContainerdSupervisor implements Containerd {
     } catch {
       return;
     }
-    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
     let cmdline = '';
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
