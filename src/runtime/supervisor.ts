@@ -142,16 +142,31 @@ export async function purgeNamespace(ctr: Ctr, namespace: string): Promise<void>
   const { stdout } = await scoped.run(['images', 'ls', '-q']);
   const refs = stdout.split('\n').map((line) => line.trim()).filter((line) => line.length > 0);
   if (refs.length > 0) await scoped.run(['images', 'rm', ...refs], { okExitCode: notFound });
-  // Content is garbage-collected shortly after the images go; until then the namespace is not
-  // empty and containerd refuses to remove it.
+  // Content and snapshots are garbage-collected shortly after the images and containers go;
+  // until then the namespace is not empty and containerd refuses to remove it. On a busy machine
+  // that takes seconds, so wait longer and, now and then, remove what is left by hand.
   for (let attempt = 0; ; attempt += 1) {
     try {
       await scoped.run(['namespaces', 'remove', namespace], { okExitCode: notFound });
       return;
     } catch (error) {
-      if (attempt >= 20) throw error;
-      await sleep(100);
+      if (attempt >= 50) throw error;
+      if (attempt % 10 === 9) await removeLeftovers(scoped);
+      await sleep(200);
     }
+  }
+}
+
+/** Snapshots and content still in a namespace (what GC has not got to yet). */
+async function removeLeftovers(scoped: Ctr): Promise<void> {
+  try {
+    const snapshots = (await scoped.run(['snapshots', 'ls'])).stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0]).filter((k): k is string => !!k);
+    // Children before parents: a snapshot with dependents cannot go.
+    for (const key of snapshots.reverse()) await scoped.run(['snapshots', 'rm', key], { okExitCode: () => true });
+    const blobs = (await scoped.run(['content', 'ls', '-q'])).stdout.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    if (blobs.length > 0) await scoped.run(['content', 'rm', ...blobs], { okExitCode: () => true });
+  } catch {
+    // the next attempt tries again
   }
 }
 
