@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalPodRuntime } from '../api/resources/index.ts';
+import { UndecodableChange } from '../api/resources/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
 import { findResource } from '../model/index.ts';
@@ -156,7 +157,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       if (stopped) return;
       const sub = options.watch.subscribe(prefix, options.watch.latestRevision, {
         changes: (changes) => {
-          for (const c of changes) onChange(c.key, c.object);
+          for (const c of changes) {
+            try {
+              onChange(c.key, c.object);
+            } catch (error) {
+              // a value written around the resource API: not a pod or config this agent can use
+              if (!(error instanceof UndecodableChange)) throw error;
+            }
+          }
         },
         ended: (reason) => {
           log.info('watch ended; watching again and resyncing', { prefix, reason: reason.message });

@@ -450,7 +450,10 @@ describe('resource API', () => {
       const r = await t.call('DELETE', '/api/v1/namespaces/scratch');
       assert.equal(r.status, 202);
       assert.equal(r.body.status.phase, 'Terminating');
+      const during = await t.call('POST', '/api/v1/namespaces/scratch/configmaps', configMap('late'));
+      assert.ok(during.status === 403 || during.status === 404, `a create in a terminating namespace is refused (${during.status})`);
       await eventually('namespace gone', async () => (await t.call('GET', '/api/v1/namespaces/scratch')).status === 404);
+      assert.equal((await t.call('POST', '/api/v1/namespaces/scratch/configmaps', configMap('after'))).status, 404, 'a create in a deleted namespace is refused');
       assert.equal((await t.call('GET', '/api/v1/namespaces/scratch/configmaps/inside')).status, 404);
       const d = await t.call('DELETE', '/api/v1/namespaces/default');
       assert.equal(d.status, 403);

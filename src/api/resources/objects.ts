@@ -107,6 +107,29 @@ export interface ObjectApiOptions {
   random?: () => number;
   /** Conflicting writes retried for unconditional updates (patch, PUT without resourceVersion). */
   updateAttemptsMax?: number;
+  /** Namespaces known to exist, kept current from the watch cache: a create then needs no read. */
+  namespaces?: NamespaceCache;
+}
+
+/** What this member knows of namespaces from its own replica's changes. */
+export class NamespaceCache {
+  readonly #known = new Map<string, 'active' | 'terminating'>();
+
+  get(name: string): 'active' | 'terminating' | undefined {
+    return this.#known.get(name);
+  }
+
+  set(object: KObject): void {
+    if (object.metadata.name) this.#known.set(object.metadata.name, object.metadata.deletionTimestamp ? 'terminating' : 'active');
+  }
+
+  delete(name: string): void {
+    this.#known.delete(name);
+  }
+
+  clear(): void {
+    this.#known.clear();
+  }
 }
 
 /** RFC 3339 with seconds, as Kubernetes writes timestamps. */
@@ -120,8 +143,10 @@ export class ObjectApi {
   readonly #now: () => Date;
   readonly #random: () => number;
   readonly #attempts: number;
+  readonly #namespaces: NamespaceCache | undefined;
 
   constructor(options: ObjectApiOptions) {
+    this.#namespaces = options.namespaces;
     this.store = options.store;
     this.#validator = options.validator;
     this.#now = options.now ?? (() => new Date());
@@ -166,6 +191,7 @@ export class ObjectApi {
 
   /** Checks that the namespace exists and is not being deleted. */
   async #requireNamespace(namespace: string): Promise<void> {
+    if (this.#namespaces?.get(namespace) === 'active') return;
     const info = findResource('', 'v1', 'namespaces')!;
     const found = (await this.store.get(info, undefined, namespace, true)) ?? (await this.store.get(info, undefined, namespace, false));
     if (!found && PROTECTED_NAMESPACES.includes(namespace)) {
@@ -179,6 +205,7 @@ export class ObjectApi {
       return;
     }
     if (!found) throw new StatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    this.#namespaces?.set(found.object);
     if (found.object.metadata.deletionTimestamp) {
       throw Status.forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);
     }

@@ -6,62 +6,83 @@
 import type { KObject } from '../../model/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { KvService, WatchHandle } from '../../store/kv/service.ts';
-import type { WatchEvent } from '../../store/kv/types.ts';
+import type { KeyValue, WatchEvent } from '../../store/kv/types.ts';
 import { decodeObject, prefixEnd, REGISTRY_PREFIX } from './object-store.ts';
 import { Status, StatusError } from './status.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** One change to one object, decoded once and shared read-only by every watcher. */
+/** A stored value under /registry/ that is not an object (written around the resource API,
+ *  through the KV API): watchers skip it. */
+export class UndecodableChange extends Error {}
+
+/**
+ * One change to one object, shared read-only by every watcher. Decoded on first use, not when
+ * it happens: with no watcher interested (most writes on a busy gateway) it is never parsed.
+ */
 export class ObjectChange {
+  #object: KObject | undefined;
+  #prev: KObject | null | undefined;
   #json: string | undefined;
-  #prevJson: string | undefined;
+  #bad = false;
 
   constructor(
     readonly revision: number,
     readonly key: string,
-    /** For a change: the new object. For a deletion: the last object, at the deletion's revision. */
-    readonly object: KObject,
-    /** The object before this change (null when it was created). */
-    readonly prev: KObject | null,
     readonly deleted: boolean,
+    /** Made by this change (no earlier value): ADDED rather than MODIFIED. */
+    readonly created: boolean,
+    private readonly kv: KeyValue,
+    private readonly prevKv: KeyValue | null,
   ) {}
+
+  #decode(): void {
+    if (this.#object !== undefined) return;
+    if (this.#bad) throw new UndecodableChange(this.key);
+    try {
+      if (this.deleted) {
+        const object = decodeObject(this.prevKv!);
+        object.metadata.resourceVersion = String(this.kv.modRevision);
+        this.#object = object;
+        this.#prev = object;
+      } else {
+        this.#object = decodeObject(this.kv);
+        this.#prev = this.prevKv ? decodeObject(this.prevKv) : null;
+      }
+    } catch {
+      this.#bad = true;
+      throw new UndecodableChange(this.key);
+    }
+  }
+
+  /** For a change: the new object. For a deletion: the last object, at the deletion's revision.
+   *  Throws UndecodableChange for a value that is not an object. */
+  get object(): KObject {
+    this.#decode();
+    return this.#object!;
+  }
+
+  /** The object before this change (null when it was created). */
+  get prev(): KObject | null {
+    this.#decode();
+    return this.#prev!;
+  }
 
   /** The object's JSON text, made once. */
   json(): string {
     return (this.#json ??= JSON.stringify(this.object));
   }
-
-  prevJson(): string {
-    return (this.#prevJson ??= JSON.stringify(this.prev));
-  }
 }
 
-/** Turns store events under /registry/ into object changes. A value that is not an object
- *  (written around the resource API, through the KV API) is skipped and reported. */
-export function toChanges(events: WatchEvent[], onBadValue: (key: string) => void = () => undefined): ObjectChange[] {
+/** Turns store events under /registry/ into object changes (not decoded yet). */
+export function toChanges(events: WatchEvent[]): ObjectChange[] {
   const out: ObjectChange[] = [];
   for (const e of events) {
-    const key = e.kv.key.toString('utf8');
-    try {
-      const change = toChange(e, key);
-      if (change) out.push(change);
-    } catch {
-      onBadValue(key);
-    }
+    // A deletion of a key that held nothing we could show.
+    if (e.type === 'DELETE' && !e.prevKv) continue;
+    out.push(new ObjectChange(e.kv.modRevision, e.kv.key.toString('utf8'), e.type === 'DELETE', e.type === 'PUT' && e.prevKv === null, e.kv, e.prevKv));
   }
   return out;
-}
-
-function toChange(e: WatchEvent, key: string): ObjectChange | null {
-  if (e.type === 'PUT') {
-    const object = decodeObject(e.kv);
-    return new ObjectChange(e.kv.modRevision, key, object, e.prevKv ? decodeObject(e.prevKv) : null, false);
-  }
-  if (!e.prevKv) return null; // a deletion of a key that held nothing we could show
-  const object = decodeObject(e.prevKv);
-  object.metadata.resourceVersion = String(e.kv.modRevision);
-  return new ObjectChange(e.kv.modRevision, key, object, object, true);
 }
 
 /** What a subscriber is told: changes in revision order, each once, then maybe an end. */
@@ -182,7 +203,7 @@ export class WatchCache {
   }
 
   #onEvents(revision: number, events: WatchEvent[]): void {
-    const changes = toChanges(events, (key) => this.#log.warn('a stored value under /registry/ is not an object; watchers skip it (it was written around the resource API)', { key }));
+    const changes = toChanges(events);
     this.#latest = Math.max(this.#latest, revision);
     if (changes.length === 0) return;
     for (const c of changes) this.#history.push(c);

@@ -12,6 +12,7 @@ import { matchesSelectors } from './objects.ts';
 import type { Query } from './request.ts';
 import { Status, StatusError } from './status.ts';
 import type { ChangeSink, ObjectChange, Subscription, WatchCache } from './watch-cache.ts';
+import { UndecodableChange } from './watch-cache.ts';
 
 /** A watcher whose connection takes no more than this much unsent data is cut (it lists again). */
 export const WATCH_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
@@ -33,11 +34,21 @@ function line(type: string, objectJson: string): string {
   return `{"type":"${type}","object":${objectJson}}\n`;
 }
 
-/** The event line for one change as this watcher sees it, or null when it does not concern it. */
+/** The event line for one change as this watcher sees it, or null when it does not concern it
+ *  (or its stored value is not an object: written around the resource API, skipped). */
 export function eventLine(change: ObjectChange, selectors: Selectors, filtered: boolean): string | null {
+  try {
+    return eventLineOf(change, selectors, filtered);
+  } catch (error) {
+    if (error instanceof UndecodableChange) return null;
+    throw error;
+  }
+}
+
+function eventLineOf(change: ObjectChange, selectors: Selectors, filtered: boolean): string | null {
   if (!filtered) {
     if (change.deleted) return line('DELETED', change.json());
-    return line(change.prev === null ? 'ADDED' : 'MODIFIED', change.json());
+    return line(change.created ? 'ADDED' : 'MODIFIED', change.json());
   }
   const oldMatch = change.prev !== null && matchesSelectors(change.prev, selectors);
   if (change.deleted) return oldMatch ? line('DELETED', change.json()) : null;
