@@ -7,6 +7,7 @@ import { createClusterRoutes } from './api/cluster-routes.ts';
 import { Router } from './api/http/index.ts';
 import { createKvRoutes } from './api/kv/index.ts';
 import { createResourceApi } from './api/resources/index.ts';
+import { answerStatusError } from './api/resources/status.ts';
 import { timestamp } from './api/resources/objects.ts';
 import { createApiHandler } from './api/server.ts';
 import { createTokenRoutes } from './api/token-routes.ts';
@@ -186,7 +187,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
     serverAddress: `${options.apiAddr.host}:${options.apiAddr.port}`,
     platform: { platform: process.platform, arch: process.arch, node: process.versions.node },
   });
-  const router = new Router({ logger: apiLog });
+  const router = new Router({ logger: apiLog, answerError: answerStatusError });
   router.addRoutes(createKvRoutes(store.service, { logger: apiLog }));
   router.addRoutes(createClusterRoutes(membership));
   router.addRoutes(createTokenRoutes(registry, () => timestamp(new Date())));

@@ -19,8 +19,7 @@ export function createPodRuntime(o: { runtime: ContainerRuntime; logs: Container
       if (!existsSync(path) && !options.follow) {
         throw Status.badRequest(`container "${container}" in pod "${owner.podName}" has no log yet: it is waiting to start (see the pod's status and events)`);
       }
-      // One file per container, appended across restarts: `previous` shows the same file, which
-      // holds the earlier runs' output too.
+      // One file per container, appended across restarts: it holds the earlier runs' output too.
       out.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       await o.logs.read(path, { ...(options.tailLines !== undefined ? { tailLines: options.tailLines } : {}), follow: options.follow, signal }, (chunk) => {
         if (out.destroyed) return;

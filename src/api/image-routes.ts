@@ -1,6 +1,6 @@
 // Images on a gateway, with no registry: `bramble image import|ls|rm` talk to these routes. A
 // request names its gateway with `?node=NAME` (default: the one that answers) and is forwarded
-// there. An import streams the archive to a file under the data directory, then has containerd
+// there (refusals are Status objects: the router is given answerStatusError). An import streams the archive to a file under the data directory, then has containerd
 // import it, answering progress as one JSON object a line and, last, the imported names.
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +10,7 @@ import type { Logger } from '../log/index.ts';
 import type { MemberForwarder } from './forward.ts';
 import type { Route } from './http/index.ts';
 import { sendError, sendJson } from './http/index.ts';
-import { StatusError } from './resources/status.ts';
+import { Status } from './resources/status.ts';
 
 /** What the image routes need of the container runtime (src/runtime's Runtime). */
 export interface ImageRuntime {
@@ -43,19 +43,11 @@ export function createImageRoutes(o: ImageRoutesOptions): Route[] {
   const local = async (req: IncomingMessage, res: ServerResponse): Promise<ImageRuntime | null> => {
     const node = queryOf(req).get('node');
     if (node && node !== o.selfNode) {
-      try {
-        await o.forwarder.forward(req, res, node, o.apiUrlOf(node));
-      } catch (error) {
-        if (!(error instanceof StatusError)) throw error;
-        sendError(res, error.code, 14, error.message);
-      }
+      await o.forwarder.forward(req, res, node, o.apiUrlOf(node));
       return null;
     }
     const runtime = o.runtime();
-    if (!runtime) {
-      sendError(res, 503, 14, `gateway ${o.selfNode} runs no container runtime (containerd is not running); images are unavailable there`);
-      return null;
-    }
+    if (!runtime) throw Status.unavailable(`gateway ${o.selfNode} runs no container runtime (containerd is not running); images are unavailable there`);
     return runtime;
   };
 

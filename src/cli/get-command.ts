@@ -1,6 +1,7 @@
 // `bramble get TYPE [NAME...]`: kubectl's tables (or -o json|yaml|name|wide), label and field
 // selectors passed to the server, -A across namespaces, and -w to keep printing changes.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.ts';
 import type { KObject } from '../model/index.ts';
 import { ApiError, errorFromResponse, type Query, type Status } from './api-client.ts';
@@ -93,18 +94,6 @@ function printTables(fetched: readonly Fetched[], options: PrintOptions, io: Com
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 interface WatchEvent {
   type?: string;
   object?: KObject & Status;
@@ -134,7 +123,7 @@ async function watch(ctx: ApiContext, fetched: Fetched, selectors: Selectors, op
       if (request.names.length > 1 && !request.names.includes(object.metadata?.name ?? '')) continue;
       io.stdout.write(formatWatched(withTypeMeta(object, request.info), request, options, printer, io));
     }
-    if (!aborted()) await sleep(RECONNECT_DELAY_MS, io.signal);
+    if (!aborted()) await sleep(RECONNECT_DELAY_MS, undefined, io.signal ? { signal: io.signal } : {}).catch(() => undefined);
   }
 }
 

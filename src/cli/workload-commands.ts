@@ -86,9 +86,6 @@ export const LOGS_COMMAND = {
     container: { type: 'string', short: 'c', valueName: 'CONTAINER', description: 'the container (needed when the pod has several)' },
     follow: { type: 'bool', short: 'f', description: 'keep printing new lines until interrupted' },
     tail: { type: 'int', valueName: 'N', description: 'only the last N lines (-1: all)', default: -1 },
-    previous: { type: 'bool', short: 'p', description: "the previous (crashed) instance's logs" },
-    timestamps: { type: 'bool', description: 'prefix each line with its time' },
-    since: { type: 'duration', valueName: 'DURATION', description: 'only lines newer than this, e.g. 10m' },
     ...API_FLAGS,
   },
   positionals: { name: 'POD', min: 1, max: 2 },
@@ -120,9 +117,6 @@ export async function runLogs(argv: readonly string[], io: CommandIo): Promise<n
     ...(container !== undefined ? { container } : {}),
     ...(flags.follow ? { follow: 'true' } : {}),
     ...(flags.tail >= 0 ? { tailLines: flags.tail } : {}),
-    ...(flags.previous ? { previous: 'true' } : {}),
-    ...(flags.timestamps ? { timestamps: 'true' } : {}),
-    ...(flags.since !== undefined ? { sinceSeconds: Math.max(1, Math.ceil(flags.since / 1000)) } : {}),
   };
   await withApi(flags, io, async ({ client, namespace }) => {
     for await (const chunk of client.chunks(objectPath(PODS(), namespace, pod, 'log'), query, io.signal)) io.stdout.write(chunk);

@@ -10,6 +10,7 @@
 // truncate (microseconds to milliseconds) are lost.
 import { closeSync, copyFileSync, existsSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, truncateSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { RuntimeError } from './errors.ts';
 
@@ -171,19 +172,6 @@ function tailOffset(path: string, size: number, lines: number): number {
   }
 }
 
-function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * Streams a container's log to `write` (awaited, so a slow client slows the read, not the
  * heap). With follow, keeps reading until `signal` aborts, starting over at 0 when the file
@@ -227,6 +215,7 @@ export async function readLog(
       }
     }
     if (!follow) return;
-    await sleepUnlessAborted(pollMs, signal);
+    // An abort ends the wait early; the loop then sees the signal and stops.
+    await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => undefined);
   }
 }

@@ -383,7 +383,7 @@ describe('agent: logs and exec', () => {
       h.runtime.execHandler = (_id, argv) => ({ exitCode: 0, stdout: argv.join(' '), stderr: '' });
       let body = '';
       const out = { writeHead: () => undefined, write: (c: Buffer) => ((body += c.toString()), true), end: () => undefined, destroyed: false, once: () => out } as never;
-      await h.agent.podRuntime.logs((await h.pod('talk'))!, 'c', { container: 'c', follow: false, tailLines: 2, previous: false, timestamps: false }, out, new AbortController().signal);
+      await h.agent.podRuntime.logs((await h.pod('talk'))!, 'c', { container: 'c', follow: false, tailLines: 2 }, out, new AbortController().signal);
       assert.equal(body, 'two\nthree\n');
       const result = await h.agent.podRuntime.exec((await h.pod('talk'))!, 'c', ['echo', 'hi'], new AbortController().signal);
       assert.deepEqual(result, { exitCode: 0, stdout: 'echo hi', stderr: '' });

@@ -59,7 +59,7 @@ try {
   console.log('ready after', Date.now() - started, 'ms');
   console.log(JSON.stringify(pod?.['status'], null, 1));
   let log = '';
-  await agent.podRuntime.logs(pod!, 'web', { container: 'web', follow: false, tailLines: undefined, previous: false, timestamps: false }, { writeHead() {}, write: (c: Buffer) => ((log += c), true), end() {}, destroyed: false, once() {} } as never, new AbortController().signal);
+  await agent.podRuntime.logs(pod!, 'web', { container: 'web', follow: false, tailLines: undefined }, { writeHead() {}, write: (c: Buffer) => ((log += c), true), end() {}, destroyed: false, once() {} } as never, new AbortController().signal);
   console.log('log:', JSON.stringify(log));
   console.log('exec:', JSON.stringify(await agent.podRuntime.exec(pod!, 'client', ['sh', '-c', 'hostname; wget -qO- http://127.0.0.1:8080/; cat /etc/resolv.conf'], new AbortController().signal)));
   await test.call('DELETE', '/api/v1/namespaces/default/pods/smoke');

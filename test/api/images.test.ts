@@ -13,6 +13,7 @@ import { MemberForwarder } from '../../src/api/forward.ts';
 import { Router } from '../../src/api/http/index.ts';
 import type { ImageRuntime } from '../../src/api/image-routes.ts';
 import { createImageRoutes } from '../../src/api/image-routes.ts';
+import { answerStatusError } from '../../src/api/resources/status.ts';
 import { quietLogger } from '../store/store-helpers.ts';
 
 describe('image routes', () => {
@@ -45,7 +46,7 @@ describe('image routes', () => {
     });
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-    const router = new Router({ logger: quietLogger });
+    const router = new Router({ logger: quietLogger, answerError: answerStatusError });
     router.addRoutes(
       createImageRoutes({
         selfNode: 'gw1',

@@ -473,6 +473,11 @@ describe('resource API', () => {
       assert.equal(bad.status, 400);
       const wrongContainer = await t.call('GET', `${PODS}/here/log?container=nope`);
       assert.equal(wrongContainer.status, 400);
+      for (const option of ['previous=true', 'timestamps=true', 'sinceSeconds=60', 'limitBytes=10']) {
+        const r = await t.call('GET', `${PODS}/here/log?${option}`);
+        assert.equal(r.status, 400, option);
+        assert.match(r.body.message, /not supported/);
+      }
     });
   });
 

@@ -19,6 +19,9 @@ export interface Route {
 export interface RouterOptions {
   /** Where unexpected handler failures are reported. */
   logger?: Logger;
+  /** Answers an error of a kind this layer does not know (the resource API's Status errors,
+   *  thrown by parts shared with it); false when it is not one of those. */
+  answerError?: (res: ServerResponse, error: unknown) => boolean;
 }
 
 export const INTERNAL_ERROR_MESSAGE = 'internal error: the server failed to answer this request; see its log';
@@ -38,9 +41,11 @@ export class Router {
   // path -> method -> handler
   readonly #routes = new Map<string, Map<string, Handler>>();
   readonly #logger: Logger | undefined;
+  readonly #answerError: ((res: ServerResponse, error: unknown) => boolean) | undefined;
 
   constructor(options: RouterOptions = {}) {
     this.#logger = options.logger;
+    this.#answerError = options.answerError;
   }
 
   add(method: string, path: string, handler: Handler): this {
@@ -94,6 +99,7 @@ export class Router {
     try {
       await handler(req, res);
     } catch (error) {
+      if (this.#answerError?.(res, error)) return;
       sendUnexpected(res, error, this.#logger, `${method} ${path}`);
     }
   }

@@ -180,7 +180,7 @@ export class ObjectApi {
       }
       throw error;
     }
-    const items = page.items.filter((o) => matches(o, options));
+    const items = page.items.filter((o) => matchesSelectors(o, options));
     const metadata: Record<string, unknown> = { resourceVersion: String(page.revision) };
     if (page.continueKey !== null) {
       metadata['continue'] = encodeContinue({ revision: page.revision, start: page.continueKey });
@@ -441,14 +441,10 @@ export class ObjectApi {
   }
 }
 
-function matches(object: KObject, selectors: Selectors): boolean {
+export function matchesSelectors(object: KObject, selectors: Selectors): boolean {
   if (selectors.labels && !selectors.labels(object.metadata.labels)) return false;
   if (selectors.fields && !selectors.fields(object)) return false;
   return true;
-}
-
-export function matchesSelectors(object: KObject, selectors: Selectors): boolean {
-  return matches(object, selectors);
 }
 
 function preconditionOf(body: Record<string, unknown>): string | undefined {

@@ -12,8 +12,6 @@ export interface LogOptions {
   container: string | undefined;
   follow: boolean;
   tailLines: number | undefined;
-  previous: boolean;
-  timestamps: boolean;
 }
 
 export interface ExecRequest {

@@ -284,12 +284,17 @@ export class ResourceRoutes {
     const pod = await api.get(info, namespace, name, false);
     if (subresource === 'log') {
       if (method !== 'GET') throw Status.methodNotAllowed(method, path);
+      // Container logs are one file per container, appended across restarts, without times:
+      // what Kubernetes' other log options select does not exist here, so they are refused.
+      for (const unsupported of ['previous', 'timestamps', 'sinceSeconds', 'sinceTime', 'limitBytes']) {
+        if (query.string(unsupported) !== undefined && query.string(unsupported) !== 'false') {
+          throw Status.badRequest(`log option ${unsupported} is not supported: a container's log is one file kept across its restarts, without timestamps; use tailLines and follow`);
+        }
+      }
       await this.#o.pods.logs(req, res, pod, {
         container: query.string('container'),
         follow: query.bool('follow'),
         tailLines: query.int('tailLines'),
-        previous: query.bool('previous'),
-        timestamps: query.bool('timestamps'),
       });
       return;
     }

@@ -114,3 +114,10 @@ export function sendStatus(res: ServerResponse, error: StatusError): void {
   res.writeHead(error.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
+
+/** For routers outside the resource API: answers a StatusError as a Status, else false. */
+export function answerStatusError(res: ServerResponse, error: unknown): boolean {
+  if (!(error instanceof StatusError)) return false;
+  sendStatus(res, error);
+  return true;
+}
