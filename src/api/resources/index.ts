@@ -21,6 +21,7 @@ export { ResourceRoutes } from './routes.ts';
 export type { Access } from './routes.ts';
 export { Status, StatusError } from './status.ts';
 export { UndecodableChange, WatchCache } from './watch-cache.ts';
+export type { ChangeSink, ObjectChange, Subscription } from './watch-cache.ts';
 
 export interface ResourceApiOptions {
   kv: KvService;
