@@ -1,4 +1,4 @@
-// core/v1 Events about pods, written through the API the way kubelet's recorder does, but
+// core/v1 Events about pods (and, for controllers and the scheduler, other objects), written through the API the way kubelet's recorder does, but
 // cheaply: the same event for the same pod within a window is only counted, a token bucket caps
 // how many are written (an SD card counts writes), and a write that fails (no quorum) is
 // dropped, never retried: events are hints, the pod status is the record.
@@ -14,12 +14,17 @@ export interface PodRef {
   namespace: string;
   name: string;
   uid: string;
+  /** The involved object's kind and apiVersion when it is not a Pod (controllers' events). */
+  kind?: string;
+  apiVersion?: string;
 }
 
 export interface EventRecorderOptions {
-  api: AgentApi;
+  api: Pick<AgentApi, 'create'>;
   clock: Clock;
   nodeName: string;
+  /** The reporting component: kubelet for the agent, or e.g. default-scheduler (default kubelet). */
+  component?: string;
   logger: Logger;
   /** The same (pod, reason, message) within this window is counted, not written again. */
   dedupeWindowMs?: number;
@@ -43,7 +48,7 @@ export class EventRecorder {
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: EventRecorderOptions) {
-    this.#o = { dedupeWindowMs: 60_000, burst: 25, perSecond: 1, keysMax: 4096, ...options };
+    this.#o = { component: 'kubelet', dedupeWindowMs: 60_000, burst: 25, perSecond: 1, keysMax: 4096, ...options };
     this.#tokens = this.#o.burst;
     this.#refilledAt = options.clock.now();
   }
@@ -68,15 +73,15 @@ export class EventRecorder {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: `${pod.name}.${randomBytes(8).toString('hex')}`, namespace: pod.namespace },
-      involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.namespace, name: pod.name, uid: pod.uid, ...(fieldPath ? { fieldPath } : {}) },
+      involvedObject: { kind: pod.kind ?? 'Pod', apiVersion: pod.apiVersion ?? 'v1', namespace: pod.namespace, name: pod.name, uid: pod.uid, ...(fieldPath ? { fieldPath } : {}) },
       reason,
       message,
-      source: { component: 'kubelet', host: this.#o.nodeName },
+      source: { component: this.#o.component, host: this.#o.nodeName },
       firstTimestamp: timestamp(now),
       lastTimestamp: timestamp(now),
       count: 1,
       type,
-      reportingComponent: 'bramble-agent',
+      reportingComponent: this.#o.component === 'kubelet' ? 'bramble-agent' : this.#o.component,
       reportingInstance: this.#o.nodeName,
     };
     const write = this.#o.api
