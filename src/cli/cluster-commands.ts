@@ -36,6 +36,7 @@ export async function runClusterStatus(argv: readonly string[], io: Io): Promise
   io.stdout.write(`cluster ${status.clusterId}: leader ${status.leader ?? '(none)'}, term ${status.term}, commit ${status.commitIndex}, applied ${status.appliedIndex} (as seen by ${status.name})\n`);
   const rows = status.members.map((m) => [m.name, m.id, m.role, m.name === status.leader ? 'yes' : '', m.peerURL, m.labels['topology.kubernetes.io/zone'] ?? '']);
   io.stdout.write(formatTable(['NAME', 'ID', 'ROLE', 'LEADER', 'PEER-URL', 'ZONE'], rows));
+  for (const warning of status.warnings ?? []) io.stdout.write(`warning: ${warning}\n`);
   return 0;
 }
 

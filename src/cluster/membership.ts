@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import { isDnsLabel } from '../config/server-options.ts';
 import { newId } from './identity.ts';
 import { PeerCallError } from './peer-client.ts';
+import { MAX_VOTERS_DEFAULT, nextVoter, zoneOf, zoneQuorumWarnings } from './voters.ts';
 import type { PeerClient } from './peer-client.ts';
 
 /** An answer to a peer route: status and JSON body. */
@@ -39,6 +40,8 @@ export interface ClusterStatus {
   appliedIndex: number;
   revision: number;
   members: Array<{ name: string; id: string; peerURL: string; apiURL: string; role: 'voter' | 'learner'; labels: Record<string, string> }>;
+  /** Zones whose loss would lose the store's quorum (see voters.ts). */
+  warnings: string[];
 }
 
 export interface MembershipOptions {
@@ -51,6 +54,8 @@ export interface MembershipOptions {
   promotionLagEntries?: number;
   /** The cluster told this member it was removed. */
   onRemoved?: () => void;
+  /** At most this many voters; further members stay learners (default 5). */
+  maxVoters?: number;
 }
 
 export class Membership {
@@ -77,6 +82,7 @@ export class Membership {
   status(): ClusterStatus {
     const raft = this.raft;
     const identity = this.o.store.replica.identity()!;
+    const members = this.members().map((m) => ({ name: m.name, id: m.id, peerURL: m.peerURL, apiURL: m.apiURL, role: m.role, labels: m.labels ?? {} }));
     return {
       name: identity.name,
       id: identity.memberId,
@@ -86,7 +92,8 @@ export class Membership {
       commitIndex: raft.raftLog.committed,
       appliedIndex: this.o.store.replica.applied,
       revision: this.o.store.replica.kv.revision(),
-      members: this.members().map((m) => ({ name: m.name, id: m.id, peerURL: m.peerURL, apiURL: m.apiURL, role: m.role, labels: m.labels ?? {} })),
+      members,
+      warnings: zoneQuorumWarnings(members),
     };
   }
 
@@ -112,15 +119,21 @@ export class Membership {
     const raft = this.raft;
     if (raft.state !== 'leader' || raft.pendingConfIndex() > 0) return;
     const lag = this.o.promotionLagEntries ?? 64;
+    const caughtUp = new Set<string>();
     for (const id of raft.learners) {
       const pr = raft.progress.get(id);
-      if (!pr || pr.state !== 'replicate' || pr.match + lag < raft.raftLog.committed) continue;
-      this.o.logger.info('promoting a caught-up learner to voter', { member: this.nameOf(id), match: pr.match, commit: raft.raftLog.committed });
-      this.o.store.driver.proposeConfChange({ type: 'promote', node: id, context: '' }).catch((err: Error) => {
-        this.o.logger.info('promotion did not go through; will retry', { member: this.nameOf(id), reason: err.message });
-      });
-      return; // one change at a time
+      if (pr && pr.state === 'replicate' && pr.match + lag >= raft.raftLog.committed) caughtUp.add(id);
     }
+    if (caughtUp.size === 0) return;
+    // Voters as Raft knows them now (the replica's roles follow the applied log).
+    const members = this.members().map((m) => ({ ...m, role: raft.voters.has(m.id) ? ('voter' as const) : ('learner' as const) }));
+    const next = nextVoter(members, caughtUp, this.o.maxVoters ?? MAX_VOTERS_DEFAULT);
+    if (!next) return;
+    const pr = raft.progress.get(next.id);
+    this.o.logger.info('promoting a caught-up learner to voter', { member: next.name, zone: zoneOf(next), match: pr?.match, commit: raft.raftLog.committed });
+    this.o.store.driver.proposeConfChange({ type: 'promote', node: next.id, context: '' }).catch((err: Error) => {
+      this.o.logger.info('promotion did not go through; will retry', { member: next.name, reason: err.message });
+    });
   }
 
   // ---- leader forwarding ------------------------------------------------------------------

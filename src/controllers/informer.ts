@@ -80,10 +80,11 @@ export class Informer {
     return this.#objects.size;
   }
 
-  /** Lists again now (after a leader change, say: the copy may have missed nothing, but a
-   *  controller that starts leading wants a linearizable view). */
-  async relist(): Promise<void> {
-    const page = await this.#o.store.list(this.info, undefined, { serializable: this.#o.serializable ?? false });
+  /** Lists again now. A controller that starts leading asks for `linearizable`: a new leader may
+   *  not have applied everything committed before its election yet. */
+  async relist(options: { linearizable?: boolean } = {}): Promise<void> {
+    const serializable = options.linearizable ? false : (this.#o.serializable ?? false);
+    const page = await this.#o.store.list(this.info, undefined, { serializable });
     const seen = new Set<string>();
     for (const object of page.items) {
       const key = objectKeyOf(object);

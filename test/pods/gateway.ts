@@ -208,7 +208,7 @@ function pidsInCgroups(dirs: string[]): number[] {
 }
 
 /** The proxy run inside the gateway netns: unix socket (outside reachable) -> 127.0.0.1:7080. */
-function proxySource(socketPath: string): string {
+export function proxySource(socketPath: string, target = { host: '127.0.0.1', port: 7080 }): string {
   return `
 const net = require('node:net'); const fs = require('node:fs');
 const path = ${JSON.stringify(socketPath)};
@@ -216,7 +216,7 @@ try { fs.unlinkSync(path); } catch {}
 const parent = process.ppid;
 setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 500).unref();
 net.createServer((c) => {
-  const u = net.connect(7080, '127.0.0.1');
+  const u = net.connect(${target.port}, ${JSON.stringify(target.host)});
   c.pipe(u); u.pipe(c);
   const end = () => { c.destroy(); u.destroy(); };
   c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
@@ -224,7 +224,7 @@ net.createServer((c) => {
 `;
 }
 
-interface SweepTarget {
+export interface SweepTarget {
   dir: string;
   ns: string;
   netnsPrefix: string;
@@ -239,7 +239,7 @@ interface SweepTarget {
  * every process in the gateway's netns, the pod network namespaces, the gateway netns, empty
  * cgroup directories (rmdir only), the temp dir. Then checks that none of it is left.
  */
-async function sweep(t: SweepTarget): Promise<void> {
+export async function sweep(t: SweepTarget): Promise<void> {
   const { dir, ns, netnsPrefix, socket } = t;
   const problems: string[] = [];
   const attempt = async (what: string, step: () => unknown) => {

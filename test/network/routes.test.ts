@@ -1,0 +1,46 @@
+// host-gw routes and the masquerade chain, against a fake `ip`/`iptables` (the real ones run in
+// the cluster tests, inside their own namespaces).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { desiredRoutes, parseRoutes, PodRoutes, ROUTE_PROTO } from '../../src/network/routes.ts';
+import { quietLogger } from '../store/store-helpers.ts';
+
+const node = (name: string, cidr: string | undefined, ip: string | undefined) => ({
+  metadata: { name },
+  spec: cidr ? { podCIDR: cidr } : {},
+  status: ip ? { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }] } : {},
+});
+
+test('desired routes: every other node with a pod CIDR and an address', () => {
+  const routes = desiredRoutes([node('g2', '10.42.2.0/24', '10.77.0.2'), node('g1', '10.42.1.0/24', '10.77.0.1'), node('g3', undefined, '10.77.0.3'), node('g4', '10.42.4.0/24', undefined)], 'g1');
+  assert.deepEqual(routes, [{ cidr: '10.42.2.0/24', via: '10.77.0.2' }]);
+});
+
+test('parse routes', () => {
+  assert.deepEqual(parseRoutes('10.42.2.0/24 via 10.77.0.2 dev eth0 proto 44 \n10.42.3.0/24 via 10.77.0.3 dev eth0 proto 44\n'), [
+    { cidr: '10.42.2.0/24', via: '10.77.0.2' },
+    { cidr: '10.42.3.0/24', via: '10.77.0.3' },
+  ]);
+});
+
+test('sync adds missing routes, removes stale ones of ours only, and sets up masquerading once', async () => {
+  const calls: string[] = [];
+  let table = `10.42.3.0/24 via 10.77.0.3 dev eth0 proto ${ROUTE_PROTO}\n10.42.2.0/24 via 10.77.0.9 dev eth0 proto ${ROUTE_PROTO}\n`;
+  const run = async (file: string, args: string[]) => {
+    calls.push(`${file} ${args.join(' ')}`);
+    if (file === 'ip' && args[2] === 'show') return table;
+    if (file === 'iptables' && args.includes('-C')) throw new Error('no such rule');
+    return '';
+  };
+  const routes = new PodRoutes({ podCidr: '10.42.1.0/24', clusterCidr: '10.42.0.0/16', logger: quietLogger, run });
+  await routes.sync([{ cidr: '10.42.2.0/24', via: '10.77.0.2' }]);
+  assert.ok(calls.includes(`ip -4 route del 10.42.3.0/24 proto ${ROUTE_PROTO}`));
+  assert.ok(calls.includes(`ip -4 route del 10.42.2.0/24 proto ${ROUTE_PROTO}`), 'a route via a changed address is replaced');
+  assert.ok(calls.includes(`ip -4 route replace 10.42.2.0/24 via 10.77.0.2 proto ${ROUTE_PROTO}`));
+  assert.ok(calls.includes('iptables -w -t nat -A BRAMBLE-POSTROUTING -d 10.42.0.0/16 -j RETURN'));
+  assert.ok(calls.some((c) => c.startsWith('iptables -w -t nat -A POSTROUTING -s 10.42.1.0/24')));
+  calls.length = 0;
+  table = `10.42.2.0/24 via 10.77.0.2 dev eth0 proto ${ROUTE_PROTO}\n`;
+  await routes.sync([{ cidr: '10.42.2.0/24', via: '10.77.0.2' }]);
+  assert.deepEqual(calls, [`ip -4 route show proto ${ROUTE_PROTO}`], 'nothing to do the second time');
+});
