@@ -28,7 +28,7 @@ export async function waitHttp(url: string, ms: number): Promise<void> {
   }
 }
 
-export async function startBrambleCluster(dir: string, members = 3): Promise<BrambleCluster> {
+export async function startBrambleCluster(dir: string, members = 3, extra: string[] = []): Promise<BrambleCluster> {
   const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
   const procs: Proc[] = [];
   const endpoints: string[] = [];
@@ -36,7 +36,7 @@ export async function startBrambleCluster(dir: string, members = 3): Promise<Bra
   for (let i = 1; i <= members; i++) {
     const api = `127.0.0.1:${await freePort()}`;
     const peer = `127.0.0.1:${await freePort()}`;
-    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent'];
+    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent', ...extra];
     if (i > 1) args.push('--join', `http://${peers[0]}`, '--token', readFileSync(join(dir, 'm1', 'token'), 'utf8').trim());
     procs.push(startProc('node', args));
     endpoints.push(`http://${api}`);

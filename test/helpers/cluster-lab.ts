@@ -262,12 +262,15 @@ export async function startClusterLab(options: LabOptions): Promise<ClusterLab> 
         });
       },
       async api(method, path, body, contentType = 'application/json') {
+        // The proxy reaches the API from the gateway's own address, not loopback: a token it is.
+        const authorization = `Bearer ${readFileSync(join(gateways[0]!.dataDir, 'admin-token'), 'utf8').trim()}`;
         const res = await request(`http://gateway${path}`, {
           method: method as 'GET',
           dispatcher,
           headersTimeout: 15_000,
           bodyTimeout: 15_000,
-          ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': contentType } } : {}),
+          headers: { authorization, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         });
         const text = await res.body.text();
         let json: unknown;
