@@ -36,11 +36,30 @@ export class Informer {
   #timer: NodeJS.Timeout | null = null;
   #synced = false;
   #waiters: (() => void)[] = [];
+  readonly #listeners = new Set<(object: KObject, event: InformerEvent) => void>();
 
   constructor(options: InformerOptions) {
     this.#o = options;
     this.info = options.info;
     this.#prefix = `/registry/${options.info.resource}/`;
+  }
+
+  /** Adds a listener (besides the constructor's onChange), told of every change; returns its
+   *  removal. Several readers share one informer this way. */
+  addListener(listener: (object: KObject, event: InformerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notify(object: KObject, event: InformerEvent): void {
+    this.#o.onChange?.(object, event);
+    for (const l of this.#listeners) {
+      try {
+        l(object, event);
+      } catch (error) {
+        this.#o.logger.warn('an informer listener failed', { resource: this.info.resource, error: String(error) });
+      }
+    }
   }
 
   /** Whether the first list has been read. */
@@ -101,7 +120,7 @@ export class Informer {
       this.#synced = true;
       for (const w of this.#waiters.splice(0)) w();
     }
-    for (const object of this.#objects.values()) this.#o.onChange?.(object, 'resync');
+    for (const object of this.#objects.values()) this.#notify(object, 'resync');
   }
 
   // Watch first (from the cache's newest revision), then list: a change in between is seen
@@ -121,10 +140,10 @@ export class Informer {
           const key = objectKeyOf(object);
           if (c.deleted) {
             this.#objects.delete(key);
-            this.#o.onChange?.(object, 'deleted');
+            this.#notify(object, 'deleted');
           } else {
             this.#objects.set(key, object);
-            this.#o.onChange?.(object, c.created ? 'added' : 'modified');
+            this.#notify(object, c.created ? 'added' : 'modified');
           }
         }
       },
