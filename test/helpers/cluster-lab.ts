@@ -31,7 +31,9 @@ export interface LabGateway {
   dataDir: string;
   socket: string;
   daemon: ChildProcess | null;
-  start(extra?: string[]): Promise<void>;
+  /** Starts the daemon; waits for its agent and (unless `ready: false`, for a gateway cut off
+   *  from the quorum) for /readyz. */
+  start(extra?: string[], options?: { ready?: boolean }): Promise<void>;
   kill9(): Promise<void>;
   stop(): Promise<number | null>;
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiAnswer>;
@@ -41,7 +43,8 @@ export interface LabGateway {
   linkDown(): void;
   linkUp(): void;
   log(): string;
-  /** Kills containerd, every container and shim of this gateway (after stop()): a power cut. */
+  /** Kills every container of this gateway (through its containerd), then containerd and the
+   *  shims: with the daemon killed too, what a power cut leaves. */
   killContainers(): Promise<void>;
 }
 
@@ -195,7 +198,7 @@ export async function startClusterLab(options: LabOptions): Promise<ClusterLab> 
       dataDir,
       socket,
       daemon: null,
-      async start(extra = []) {
+      async start(extra = [], startOptions = {}) {
         if (!proxyStarted) {
           const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', proxySource(apiSocket, { host: addr, port: 7080 })], { stdio: ['ignore', 'pipe', 'inherit'] });
           proxies.push(child);
@@ -231,6 +234,7 @@ export async function startClusterLab(options: LabOptions): Promise<ClusterLab> 
         for (;;) {
           if (gw.daemon !== child) throw new Error(`${name}: the daemon exited at start:\n${tail()}`);
           if (readLog().slice(offset).includes('"node agent started"')) {
+            if (startOptions.ready === false) return;
             try {
               if ((await gw.api('GET', '/readyz')).status === 200) return;
             } catch {
