@@ -1,13 +1,13 @@
 // npm run bench:pods — time from API create to `Running` (seen through a watch) for 30 busybox
 // pods created one after another, then 30 at once, next to the floor: a raw `ctr run -d` of the
-// same image on the same containerd, in the same run. Prints p50/p99 of each, the daemon's RSS
+// same image on the same containerd, in the same run (one floor run before each sequential pod). Prints p50/p99 of each, the daemon's RSS
 // with 30 pods, and `ratio bramble/ctr-floor p50: <x>`.
 //
 // The gateway runs in a network namespace of its own (its bridge and iptables rules stay out of
 // this machine's), so the script re-runs itself inside one and removes it at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { percentile } from './lib/load.ts';
@@ -101,7 +101,8 @@ function summary(values: number[]): { p50: number; p99: number } {
 async function inside(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bramble-bench-pods-'));
   const dataDir = join(dir, 'data');
-  const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
+  // BRAMBLE_BUNDLE: another build of the daemon (a private one while others rebuild dist/).
+  const bundle = process.env.BRAMBLE_BUNDLE ?? join(process.cwd(), 'dist', 'bramble.mjs');
   const daemon = startProc('node', [bundle, 'server', '--name', 'bench', '--data-dir', dataDir, '--board', 'generic-x86_64', '--log-level', 'warn']);
   const socket = join(dataDir, 'containerd', 'containerd.sock');
   const ctr = (args: string[]) => execFileSync('ctr', ['--address', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,18 +120,32 @@ async function inside(): Promise<void> {
     await warm.waitFor(['warm'], 60_000);
     warm.close();
 
-    // The floor: raw ctr run -d of the same image, one after another, in a containerd namespace
-    // of its own (the agent removes containers in its namespace that no pod owns).
+    // The floor: raw ctr run -d of the same image, in a containerd namespace of its own (the agent
+    // removes containers in its namespace that no pod owns). Each floor run is followed by one
+    // sequential pod, so that both see the same load on the machine (others' work drifts).
     const imageTar = join(dir, 'busybox.tar');
     ctr(['-n', 'bramble', 'images', 'export', imageTar, 'docker.io/library/busybox:latest']);
     ctr(['-n', 'bench-floor', 'images', 'import', imageTar]);
     const floor: number[] = [];
+    const loadBefore = loadavg()[0]!;
+
+    // Sequential: create, wait for Running through the watch, next.
+    const rv1 = (await call('GET', '/api/v1/namespaces/default/pods')).json.metadata.resourceVersion as string;
+    const watch = runningWatch(agent, rv1);
+    const sequential: number[] = [];
     for (let i = 0; i < PODS; i++) {
-      const t0 = performance.now();
+      const f0 = performance.now();
       ctr(['-n', 'bench-floor', 'run', '-d', '--null-io', 'docker.io/library/busybox:latest', `floor-${i}`, 'sleep', '3600']);
-      floor.push(performance.now() - t0);
+      floor.push(performance.now() - f0);
+      const name = `seq-${i}`;
+      const t0 = performance.now();
+      const r = await call('POST', '/api/v1/namespaces/default/pods', pod(name));
+      if (r.status !== 201) throw new Error(`create ${name}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+      await watch.waitFor([name], 60_000);
+      sequential.push(watch.seen.get(name)! - t0);
     }
     log(`ctr run -d floor: p50 ${summary(floor).p50.toFixed(0)} ms`);
+    log(`sequential: p50 ${summary(sequential).p50.toFixed(0)} ms`);
     for (let i = 0; i < PODS; i++) {
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'tasks', 'kill', '-s', 'KILL', `floor-${i}`]);
     }
@@ -139,20 +154,6 @@ async function inside(): Promise<void> {
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'tasks', 'rm', '-f', `floor-${i}`]);
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'containers', 'rm', `floor-${i}`]);
     }
-
-    // Sequential: create, wait for Running through the watch, next.
-    const rv1 = (await call('GET', '/api/v1/namespaces/default/pods')).json.metadata.resourceVersion as string;
-    const watch = runningWatch(agent, rv1);
-    const sequential: number[] = [];
-    for (let i = 0; i < PODS; i++) {
-      const name = `seq-${i}`;
-      const t0 = performance.now();
-      const r = await call('POST', '/api/v1/namespaces/default/pods', pod(name));
-      if (r.status !== 201) throw new Error(`create ${name}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-      await watch.waitFor([name], 60_000);
-      sequential.push(watch.seen.get(name)! - t0);
-    }
-    log(`sequential: p50 ${summary(sequential).p50.toFixed(0)} ms`);
     const rss30 = rssBytes(daemon.pid);
 
     // 30 at once.
@@ -183,6 +184,7 @@ async function inside(): Promise<void> {
     console.log([head, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
     console.log('');
     console.log(`daemon RSS with ${PODS + 1} pods: ${(rss30 / 1024 / 1024).toFixed(1)} MB; with ${2 * PODS + 1}: ${(rss60 / 1024 / 1024).toFixed(1)} MB`);
+    console.log(`machine load average (1 min) at the start of the sequential runs: ${loadBefore.toFixed(1)}; at the end: ${loadavg()[0]!.toFixed(1)} (${cpus().length} cores)`);
     console.log(`ratio bramble/ctr-floor p50: ${(s.p50 / f.p50).toFixed(2)}`);
   } finally {
     await agent.close();
@@ -198,6 +200,9 @@ async function inside(): Promise<void> {
       for (const c of list('containers')) spawnSync('ctr', ['--address', socket, '-n', ns, 'containers', 'rm', c], { timeout: 30_000 });
     }
     spawnSync('pkill', ['-f', `containerd --config ${join(dataDir, 'containerd')}`]);
+    // The daemon's mounts (pods' pinned IPC/UTS namespaces) are in this mount namespace too.
+    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '').filter((point) => point.startsWith(dir));
+    for (const point of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', point]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -51,6 +51,10 @@ host_missing() {
   # For the tests and the contract checks, not for the daemon itself.
   have_cmd curl || missing="$missing curl"
   have_cmd python3 || missing="$missing python3"
+  # DNS conformance tests and npm run bench:dns: dig, a dnsmasq upstream/baseline, dnsperf.
+  have_cmd dig || missing="$missing bind9-dnsutils"
+  have_cmd dnsmasq || missing="$missing dnsmasq-base"
+  have_cmd dnsperf || missing="$missing dnsperf"
   printf '%s' "${missing# }"
 }
 

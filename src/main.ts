@@ -8,11 +8,18 @@ import { Router } from './api/http/index.ts';
 import { createKvRoutes } from './api/kv/index.ts';
 import { createResourceApi } from './api/resources/index.ts';
 import { answerStatusError } from './api/resources/status.ts';
+import { startAllocationRepair } from './api/resources/services/index.ts';
 import { timestamp } from './api/resources/objects.ts';
 import { createApiHandler } from './api/server.ts';
 import { createTokenRoutes } from './api/token-routes.ts';
 import { adminTokenFor, TokenRegistry, writeAdminToken } from './api/tokens.ts';
 import { startHousekeeping } from './controllers/housekeeping.ts';
+import { startControllers } from './controllers/index.ts';
+import { startNodeLifecycle } from './controllers/node-lifecycle.ts';
+import { createSharedInformers } from './controllers/shared-informers.ts';
+import { startScheduler } from './scheduler/index.ts';
+import type { LeaderTarget } from './cluster/heartbeat-sender.ts';
+import { createHeartbeatRoutes, HeartbeatTable, HeartbeatView, startHeartbeats } from './cluster/index.ts';
 import type { NodeServices } from './agent/start-node.ts';
 import { MemberForwarder } from './api/forward.ts';
 import { createImageRoutes } from './api/image-routes.ts';
@@ -104,6 +111,17 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
 
   // 4. the peer link, the store, membership
   const peerClient = new PeerClient(token);
+  const isLeader = () => store?.driver.leader === identity.memberId;
+  // Heartbeats: every gateway reports to the leader, which keeps them in memory only.
+  const heartbeatTable = new HeartbeatTable();
+  const leaderTarget = (): LeaderTarget => {
+    const id = store?.driver.leader ?? '';
+    if (id === '') return undefined;
+    if (id === identity.memberId) return { self: true };
+    const peerURL = replica.peerUrl(id);
+    return peerURL ? { self: false, peerURL } : undefined;
+  };
+  const heartbeatView = new HeartbeatView({ table: heartbeatTable, leader: leaderTarget, client: peerClient, clusterId });
   const transport = new PeerTransport({
     selfId: identity.memberId,
     clusterId,
@@ -161,7 +179,7 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
       },
       incomingDir: replica.incomingDir(),
       onStreamOpened: (from) => transport.peerAlive(from),
-      extraRoutes: createMembershipRoutes(() => membership),
+      extraRoutes: new Map([...createMembershipRoutes(() => membership), ...createHeartbeatRoutes({ table: heartbeatTable, isLeader })]),
     }),
   );
 
@@ -170,9 +188,11 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   const adminToken = adminTokenFor(token);
   writeAdminToken(dataDir.path, token);
   const registry = new TokenRegistry(store.service);
-  const usage = new UsageSampler();
-  usage.start();
+  const usage = new UsageSampler(10_000, { diskPath: dataDir.path });
+  // The heartbeats sample CPU and memory themselves; disk and temperature are slow to read.
+  usage.startSlow();
   let node: NodeServices | undefined;
+  let nodeFailed = false;
   const liveMembership = membership;
   const resources = createResourceApi({
     kv: store.service,
@@ -187,9 +207,19 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
     serverAddress: `${options.apiAddr.host}:${options.apiAddr.port}`,
     platform: { platform: process.platform, arch: process.arch, node: process.versions.node },
   });
+  resources.routes.useNodeHeartbeats(heartbeatView);
   const router = new Router({ logger: apiLog, answerError: answerStatusError });
   router.addRoutes(createKvRoutes(store.service, { logger: apiLog }));
-  router.addRoutes(createClusterRoutes(membership));
+  router.addRoutes(
+    createClusterRoutes({
+      status: () => liveMembership.status(),
+      ready: () => liveMembership.ready(),
+      removeMember: (name) => liveMembership.removeMember(name),
+      // A gateway with containers is ready once it can take pods: its Node is registered, so the
+      // scheduler spreads a Deployment applied right after over every ready gateway.
+      notReadyReason: () => (options.disableAgent || nodeFailed || node?.registered ? undefined : "this gateway's node is not registered yet (the container runtime is starting)"),
+    }),
+  );
   router.addRoutes(createTokenRoutes(registry, () => timestamp(new Date())));
   const forwarder = new MemberForwarder(options.name, adminToken, apiLog);
   router.addRoutes(
@@ -214,14 +244,45 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   transport.connect(replica.members().map((m) => m.id));
   membership.start();
   resources.start();
-  const housekeeping = startHousekeeping({
+  // One informer per resource, shared by the leader's scheduler and controllers and this
+  // gateway's DNS server and balancer.
+  const shared = createSharedInformers({ store: resources.api.store, cache: resources.cache, logger: logger.child({ component: 'informer' }) });
+  shared.start();
+  const { informers } = shared;
+  const controllersLog = logger.child({ component: 'controllers' });
+  const housekeeping = startHousekeeping({ api: resources.api, deleter: resources.deleter, isLeader, logger: controllersLog });
+  const allocationRepair = startAllocationRepair({ allocator: resources.services, isLeader, logger: apiLog });
+  const scheduler = startScheduler({ api: resources.api, pods: informers.pods, nodes: informers.nodes, isLeader, logger, nodeName: options.name });
+  const kickScheduler = [informers.pods.addListener(() => scheduler.kick()), informers.nodes.addListener(() => scheduler.kick())];
+  const controllers = startControllers({ api: resources.api, deleter: resources.deleter, informers, isLeader, logger: controllersLog, selfNode: options.name });
+  const lifecycle = startNodeLifecycle({
     api: resources.api,
     deleter: resources.deleter,
-    isLeader: () => liveStore.driver.leader === identity.memberId,
-    logger: logger.child({ component: 'controllers' }),
+    nodes: informers.nodes,
+    pods: informers.pods,
+    heartbeats: heartbeatTable,
+    isLeader,
+    logger: controllersLog,
+    graceMillis: options.nodeGraceMillis,
+    evictionMillis: options.evictionTimeoutMillis,
+    selfNode: options.name,
   });
+  // A member without containers has no Node: its beats would show as a node that does not exist.
+  const heartbeats = options.disableAgent
+    ? undefined
+    : startHeartbeats({
+        nodeName: options.name,
+        intervalMillis: options.heartbeatIntervalMillis,
+        usage: () => usage.sample(),
+        leader: leaderTarget,
+        client: peerClient,
+        clusterId,
+        local: (hb) => heartbeatTable.record(hb),
+        logger: logger.child({ component: 'heartbeat' }),
+      });
   const compactor = startCompactor({ store, retainRevisions: HISTORY_RETAIN_REVISIONS, logger: logger.child({ component: 'store' }) });
   // 7. the node: containerd, pod network, agent — in the background, the API is up already
+  const nodeAbort = new AbortController();
   const nodeStarting = options.disableAgent
     ? Promise.resolve()
     : // Loaded only here: a gateway with --disable-agent never evaluates the node's modules.
@@ -231,13 +292,20 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
         profile,
         containerdSocket: options.containerdSocket,
         podCidr: options.podCidr,
+        labels: options.labels,
+        signal: nodeAbort.signal,
+        informers,
+        dns: { addr: options.dnsAddr, clusterDomain: options.clusterDomain, upstreams: options.dnsUpstreams },
         api: resources.api,
         deleter: resources.deleter,
         watch: resources.cache,
         logger,
       })).then(
         (started) => void (node = started),
-        (error: unknown) => log.error('this gateway cannot run containers: the container runtime did not start', { error: (error as Error).message }),
+        (error: unknown) => {
+          nodeFailed = true;
+          log.error('this gateway cannot run containers: the container runtime did not start', { error: (error as Error).message });
+        },
       );
   log.info('member started', {
     name: identity.name,
@@ -253,11 +321,19 @@ export async function runServer(options: ServerOptions, env: ServerEnv): Promise
   const reason = await waitForShutdown(removed);
   log.info('shutting down', { reason });
   if (reason !== 'removed from the cluster') await membership.handOverLeadership(profile.raft.tickMillis * profile.raft.electionTicks * 2);
+  heartbeats?.stop();
+  lifecycle.stop();
+  controllers.stop();
+  for (const unsubscribe of kickScheduler) unsubscribe();
+  scheduler.stop();
   housekeeping.stop();
+  allocationRepair.stop();
   usage.stop();
+  nodeAbort.abort();
   await nodeStarting;
   await node?.stop();
   await forwarder.close();
+  shared.stop();
   await resources.stop();
   await closeServer(apiServer);
   compactor.stop();

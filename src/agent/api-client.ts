@@ -8,6 +8,7 @@ import { findResource } from '../model/index.ts';
 import type { AgentApi } from './ports.ts';
 
 const podsInfo = findResource('', 'v1', 'pods')!;
+const terminal = (phase: unknown) => phase === 'Succeeded' || phase === 'Failed';
 
 export function resourceApiClient(api: ObjectApi, deleter: Deleter): AgentApi {
   const replaceStatus = (info: ResourceInfo, namespace: string | undefined, name: string, uid: string, status: Record<string, unknown>) =>
@@ -18,6 +19,11 @@ export function resourceApiClient(api: ObjectApi, deleter: Deleter): AgentApi {
       (current) => {
         // A pod deleted and created again under the same name is another pod: leave it alone.
         if (current.metadata.uid !== uid) throw Status.conflict(info, name, `the object's UID is now ${String(current.metadata.uid)}, not ${uid}`);
+        // A pod the leader marked Failed (NodeLost) while this gateway was cut off stays Failed: a
+        // status computed from the stale replica must not bring it back; the watch brings the
+        // Failed pod and the reconciler stops its containers.
+        const was = (current['status'] as { phase?: string } | undefined)?.phase;
+        if (info.resource === 'pods' && terminal(was) && !terminal(status['phase'])) throw Status.conflict(info, name, `the pod is ${String(was)}; a terminal phase is final`);
         return { ...current, status };
       },
       { dryRun: false },

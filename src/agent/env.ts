@@ -221,19 +221,29 @@ export interface ServiceInfo {
   ports: { name?: string; port: number; protocol?: string }[];
 }
 
-/** Docker-link-style variables for the Services of the pod's namespace (enableServiceLinks). */
+/** `redis-master` → `REDIS_MASTER` (Kubernetes' makeEnvVariableName). */
+export function envNameOf(name: string): string {
+  return name.toUpperCase().replace(/-/g, '_');
+}
+
+/**
+ * The variables Kubernetes gives for Services (envvars.FromServices): `<NAME>_SERVICE_HOST`,
+ * `<NAME>_SERVICE_PORT` (the first port), `<NAME>_SERVICE_PORT_<PORTNAME>` per named port, and
+ * the Docker-link forms `<NAME>_PORT` (the first port) and `<NAME>_PORT_<port>_<PROTO>` with its
+ * `_PROTO`, `_PORT` and `_ADDR`. Services without a cluster IP (headless, ExternalName) give none.
+ */
 export function serviceEnv(services: readonly ServiceInfo[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const s of services) {
     if (s.clusterIP === '' || s.clusterIP === 'None' || s.ports.length === 0) continue;
-    const prefix = s.name.toUpperCase().replace(/-/g, '_');
+    const prefix = envNameOf(s.name);
     const first = s.ports[0]!;
     env[`${prefix}_SERVICE_HOST`] = s.clusterIP;
     env[`${prefix}_SERVICE_PORT`] = String(first.port);
+    for (const p of s.ports) if (p.name) env[`${prefix}_SERVICE_PORT_${envNameOf(p.name)}`] = String(p.port);
     env[`${prefix}_PORT`] = `${(first.protocol ?? 'TCP').toLowerCase()}://${s.clusterIP}:${first.port}`;
     for (const p of s.ports) {
       const protocol = (p.protocol ?? 'TCP').toUpperCase();
-      if (p.name) env[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port);
       const base = `${prefix}_PORT_${p.port}_${protocol}`;
       env[base] = `${protocol.toLowerCase()}://${s.clusterIP}:${p.port}`;
       env[`${base}_PROTO`] = protocol.toLowerCase();
@@ -242,4 +252,95 @@ export function serviceEnv(services: readonly ServiceInfo[]): Record<string, str
     }
   }
   return env;
+}
+
+/** When an object was created: its store creation revision where known (exact), and its
+ *  creationTimestamp (only to the second). */
+export interface Creation {
+  revision?: number;
+  timestamp?: string;
+}
+
+export interface ServiceForEnv extends ServiceInfo {
+  namespace: string;
+  created: Creation;
+}
+
+export interface PodForEnv {
+  namespace: string;
+  enableServiceLinks?: boolean;
+  created: Creation;
+}
+
+/**
+ * Whether `service` existed when `pod` was created. Creation revisions order every write of the
+ * cluster exactly; timestamps only to the second, so with them a Service of the pod's own second
+ * counts as earlier (Kubernetes itself names every Service that exists when the container starts).
+ */
+export function createdBefore(service: Creation, pod: Creation): boolean {
+  if (service.revision !== undefined && pod.revision !== undefined) return service.revision < pod.revision;
+  const s = Date.parse(service.timestamp ?? '');
+  const p = Date.parse(pod.timestamp ?? '');
+  if (Number.isNaN(s) || Number.isNaN(p)) return true;
+  return s <= p;
+}
+
+const MASTER_SERVICE = { namespace: 'default', name: 'kubernetes' };
+
+/**
+ * The Service variables of a pod (kubelet's getServiceEnvVarMap): the Services of its namespace
+ * that existed when it was created, when `enableServiceLinks` is not false, and always the API's
+ * own `default/kubernetes` Service, which no other Service of that name overrides. As in
+ * Kubernetes, `enableServiceLinks: false` leaves out every Service variable of the namespace,
+ * `_SERVICE_HOST` ones included (the kubernetes Service's stay).
+ */
+export function podServiceEnv(pod: PodForEnv, services: readonly ServiceForEnv[]): Record<string, string> {
+  const chosen = new Map<string, ServiceForEnv>();
+  for (const s of services) {
+    if (s.clusterIP === '' || s.clusterIP === 'None') continue;
+    if (!createdBefore(s.created, pod.created)) continue;
+    if (s.namespace === MASTER_SERVICE.namespace && s.name === MASTER_SERVICE.name) {
+      if (!chosen.has(s.name)) chosen.set(s.name, s);
+    } else if (s.namespace === pod.namespace && pod.enableServiceLinks !== false) {
+      chosen.set(s.name, s);
+    }
+  }
+  return serviceEnv([...chosen.values()].sort((a, b) => a.name.localeCompare(b.name)));
+}
+
+type ObjectLike = { metadata: { name?: string; namespace?: string; creationTimestamp?: string }; [key: string]: unknown };
+
+export function serviceForEnv(object: ObjectLike, revision?: number): ServiceForEnv {
+  const spec = (object['spec'] ?? {}) as { type?: string; clusterIP?: string; ports?: ServiceInfo['ports'] };
+  return {
+    namespace: object.metadata.namespace ?? '',
+    name: object.metadata.name ?? '',
+    clusterIP: spec.type === 'ExternalName' ? '' : (spec.clusterIP ?? ''),
+    ports: spec.ports ?? [],
+    created: { ...(revision !== undefined ? { revision } : {}), ...(object.metadata.creationTimestamp ? { timestamp: object.metadata.creationTimestamp } : {}) },
+  };
+}
+
+/** Where a pod's Service variables are read from (the agent's replica). */
+export interface ServiceEnvReads {
+  list(namespace: string): Promise<ObjectLike[]>;
+  /** The store creation revision of each object key that exists (`/registry/services/ns/name`,
+   *  `/registry/pods/ns/name`); without it creation is compared by timestamp. */
+  creationRevisions?: (keys: readonly string[]) => Promise<ReadonlyMap<string, number>>;
+}
+
+/** The Service variables for `pod`, read through `reads`. */
+export async function serviceEnvForPod(pod: ObjectLike, reads: ServiceEnvReads): Promise<Record<string, string>> {
+  const namespace = pod.metadata.namespace ?? '';
+  const spec = (pod['spec'] ?? {}) as { enableServiceLinks?: boolean };
+  const objects = spec.enableServiceLinks === false ? [] : await reads.list(namespace);
+  const master = namespace === MASTER_SERVICE.namespace && spec.enableServiceLinks !== false ? undefined : (await reads.list(MASTER_SERVICE.namespace)).find((o) => o.metadata.name === MASTER_SERVICE.name);
+  if (master) objects.push(master);
+  const keyOf = (resource: string, o: ObjectLike) => `/registry/${resource}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+  const revisions = reads.creationRevisions ? await reads.creationRevisions([keyOf('pods', pod), ...objects.map((o) => keyOf('services', o))]) : new Map<string, number>();
+  const podRevision = revisions.get(keyOf('pods', pod));
+  return podServiceEnv(
+    { namespace, ...(spec.enableServiceLinks !== undefined ? { enableServiceLinks: spec.enableServiceLinks } : {}), created: { ...(podRevision !== undefined ? { revision: podRevision } : {}), ...(pod.metadata.creationTimestamp ? { timestamp: pod.metadata.creationTimestamp } : {}) } },
+    objects.map((o) => serviceForEnv(o, revisions.get(keyOf('services', o)))),
+  );
 }

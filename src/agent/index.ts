@@ -15,7 +15,7 @@ import { EventRecorder } from './events.ts';
 import { allocatable, hostFacts, registerNode, type NodeFacts } from './node.ts';
 import { CLUSTER_DNS_DEFAULT, CLUSTER_DOMAIN_DEFAULT } from './pod-files.ts';
 import { createPodRuntime } from './pod-runtime.ts';
-import type { AgentApi, Clock, ContainerLogs, ContainerRuntime, ImageStore, NetworkProber, PodNetwork, TimerHandle, WatchSource } from './ports.ts';
+import type { AgentApi, Clock, ContainerLogs, ContainerRuntime, ImageStore, NetworkProber, PodNamespaces, PodNetwork, TimerHandle, VolumeMounts, WatchSource } from './ports.ts';
 import { LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, systemClock } from './ports.ts';
 import { networkProber } from './prober.ts';
 import { PodReconciler, podKey } from './reconciler.ts';
@@ -39,6 +39,10 @@ export interface AgentOptions {
   runtime: ContainerRuntime;
   images: ImageStore;
   network: PodNetwork;
+  /** The pods' pinned IPC and UTS namespaces (runtimePorts gives them). */
+  namespaces: PodNamespaces;
+  /** tmpfs for memory-backed volumes, unmounted with the pod (runtimePorts gives them). */
+  mounts: VolumeMounts;
   logs: ContainerLogs;
   api: AgentApi;
   watch: WatchSource;
@@ -113,6 +117,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     runtime: options.runtime,
     containers,
     network: options.network,
+    namespaces: options.namespaces,
+    mounts: options.mounts,
     images: options.images,
     logs: options.logs,
     api: options.api,
@@ -152,14 +158,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   // Watches first (from the cache's newest revision), then the list: a change in between is
   // seen twice, which a level-triggered reconcile does not mind.
-  const watchPrefix = (prefix: string, onChange: (key: string, object: KObject) => void) => {
+  const watchPrefix = (prefix: string, onChange: (key: string, object: KObject, deleted: boolean) => void) => {
     const subscribe = () => {
       if (stopped) return;
       const sub = options.watch.subscribe(prefix, options.watch.latestRevision, {
         changes: (changes) => {
           for (const c of changes) {
             try {
-              onChange(c.key, c.object);
+              onChange(c.key, c.object, c.deleted);
             } catch (error) {
               // a value written around the resource API: not a pod or config this agent can use
               if (!(error instanceof UndecodableChange)) throw error;
@@ -179,8 +185,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     };
     subscribe();
   };
-  watchPrefix('/registry/pods/', (_key, pod) => {
-    if (boundHere(pod)) enqueuePod(pod);
+  watchPrefix('/registry/pods/', (_key, pod, deleted) => {
+    if (boundHere(pod) && (deleted || !reconciler.isOwnStatusWrite(pod))) enqueuePod(pod);
   });
   for (const resource of ['configmaps', 'secrets']) {
     watchPrefix(`/registry/${resource}/`, (key) => {

@@ -70,11 +70,23 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** A PID-namespace holder, only for pods with `shareProcessNamespace: true`. */
 export interface SandboxRequest {
   id: string;
   netnsPath: string;
+  /** The pod's pinned IPC and UTS namespaces (PodNamespaces.pin), which the sandbox joins. */
+  pinned: { ipc: string; uts: string };
   hostname: string;
   labels: Record<string, string>;
+}
+
+/** The namespaces a pod's container joins, by path. */
+export interface JoinedNamespaces {
+  network: string;
+  ipc: string;
+  uts: string;
+  /** The sandbox's PID namespace (`shareProcessNamespace: true`) */
+  pid?: string;
 }
 
 export interface ContainerRequest {
@@ -85,9 +97,7 @@ export interface ContainerRequest {
   env: Record<string, string>;
   workingDir?: string;
   mounts: BindMount[];
-  /** The sandbox's pid, whose network, IPC and UTS (and PID) namespaces the container joins. */
-  sandboxPid: number;
-  sharePid: boolean;
+  namespaces: JoinedNamespaces;
   memoryLimitBytes?: number;
   cpuLimitCores?: number;
   logPath: string;
@@ -103,7 +113,7 @@ export interface ExecOutput {
 export interface ContainerRuntime {
   /** Every container of this node's runtime namespace, with its task state. */
   list(): Promise<RuntimeContainer[]>;
-  /** Starts a pod's sandbox process; answers its pid. */
+  /** Starts a pod's sandbox process (the holder of a shared PID namespace); answers its pid. */
   runSandbox(request: SandboxRequest): Promise<{ pid: number }>;
   /** Creates and starts a container. A failure to start throws with the runtime's words. */
   runContainer(request: ContainerRequest): Promise<{ pid: number }>;
@@ -119,6 +129,26 @@ export interface ContainerRuntime {
   /** A stable container ID for a pod's container, and for its sandbox. */
   containerId(podUid: string, containerName: string): string;
   sandboxId(podUid: string): string;
+}
+
+/**
+ * The pod's IPC and UTS namespaces, pinned as files so that each container joins them by path
+ * (no sandbox container per pod). Pins made by a previous daemon in another mount namespace are
+ * not visible here: `fromPid`, a running container of the pod, says whose namespaces to pin then.
+ */
+export interface PodNamespaces {
+  /** Pins (or keeps) the pod's namespaces as files in `dir`; new ones get `hostname`. Answers their paths. */
+  pin(dir: string, options: { hostname: string; fromPid?: number }): Promise<{ ipc: string; uts: string; created: boolean }>;
+  /** Unmounts and removes the pins in `dir`; idempotent. */
+  release(dir: string): Promise<void>;
+}
+
+/** Mounts for pod volumes: tmpfs for memory-backed ones, and their removal with the pod. */
+export interface VolumeMounts {
+  /** Mounts a tmpfs at `path` (an existing directory) unless one is mounted there. */
+  tmpfs(path: string, options: { mode: number; sizeBytes?: number }): Promise<void>;
+  /** Unmounts everything mounted under `dir` (the pod's directory, before it is removed). */
+  unmountUnder(dir: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,9 +179,9 @@ export interface PodNetworkRef {
 
 export interface PodNetwork {
   /** Creates the pod's network namespace if needed and attaches it (CNI ADD); idempotent, so
-   *  an intact attachment (after a daemon restart) answers the same address. `sandboxPid`: the
-   *  pod's running sandbox, whose netns is the pod's (kept, never replaced by a new one). */
-  setUp(pod: PodNetworkRef, portMappings: PortMapping[], sandboxPid?: number): Promise<{ netnsPath: string; ip: string }>;
+   *  an intact attachment (after a daemon restart) answers the same address. `podPid`: a
+   *  running process of the pod, whose netns is the pod's (kept, never replaced by a new one). */
+  setUp(pod: PodNetworkRef, portMappings: PortMapping[], podPid?: number): Promise<{ netnsPath: string; ip: string }>;
   /** Creates the pod's network namespace (idempotent) without attaching it, so a sandbox can
    *  start in it while setUp attaches it. Optional: without it the two run one after the other. */
   netns?(pod: PodNetworkRef): Promise<string>;

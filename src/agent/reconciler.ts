@@ -11,7 +11,7 @@ import type { KObject } from '../model/index.ts';
 import { findResource, jsonEqual, parseQuantity } from '../model/index.ts';
 import { CrashBackoff } from './backoff.ts';
 import type { ContainerCache } from './container-cache.ts';
-import { EnvError, expandArgs, podField, resolveEnv, serviceEnv, type ContainerEnvSpec, type ServiceInfo } from './env.ts';
+import { EnvError, expandArgs, podField, resolveEnv, serviceEnvForPod, type ContainerEnvSpec, type ServiceEnvReads } from './env.ts';
 import type { EventRecorder } from './events.ts';
 import { podHostname, renderHosts, renderResolvConf, resolvFor } from './pod-files.ts';
 import type {
@@ -21,11 +21,14 @@ import type {
   ContainerLogs,
   ContainerRuntime,
   ImageStore,
+  JoinedNamespaces,
   NetworkProber,
+  PodNamespaces,
   PodNetwork,
   PodNetworkRef,
   PortMapping,
   RuntimeContainer,
+  VolumeMounts,
 } from './ports.ts';
 import { LABEL_CONTAINER_NAME, LABEL_INIT, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_RESTART_COUNT, LABEL_SANDBOX, LABEL_SPEC_HASH, LABEL_STARTED_AT } from './ports.ts';
 import { ProbeWorker, probeTiming, type ProbeKind, type ProbeResult, type ProbeRun, type ProbeSpec } from './probes.ts';
@@ -66,7 +69,7 @@ interface ContainerSpec extends ContainerEnvSpec {
 
 interface VolumeSpec {
   name: string;
-  emptyDir?: { medium?: string };
+  emptyDir?: { medium?: string; sizeLimit?: string | number };
   hostPath?: { path: string; type?: HostPathType };
   configMap?: { name?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
   secret?: { secretName?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
@@ -117,6 +120,10 @@ interface PodMemo {
   podIP: string;
   /** The last status written (object and text), for "changed?" and for transition times. */
   written?: { text: string; status: Record<string, unknown> };
+  /** The status text being written now (its watch event may come before the write returns). */
+  writing?: string;
+  /** What the last reconcile saw of the pod besides its status: a change to either is news. */
+  seen?: { generation: number | undefined; deletionTimestamp: string | undefined };
   statusRetryAt: number;
   statusFailures: number;
   failure?: { reason: string; message: string };
@@ -134,6 +141,10 @@ export interface ReconcilerOptions {
   runtime: ContainerRuntime;
   containers: ContainerCache;
   network: PodNetwork;
+  /** The pod's pinned IPC and UTS namespaces. */
+  namespaces: PodNamespaces;
+  /** tmpfs for emptyDir `medium: Memory` and secret volumes. */
+  mounts: VolumeMounts;
   images: ImageStore;
   logs: ContainerLogs;
   api: AgentApi;
@@ -147,6 +158,8 @@ export interface ReconcilerOptions {
   clusterDomain: string;
   /** Asks for a reconcile of the pod (a probe changed its result). */
   enqueue: (key: string) => void;
+  /** Exact creation order for Service variables (src/api/resources/services creationRevisions). */
+  creationRevisions?: ServiceEnvReads['creationRevisions'];
 }
 
 export function podKey(ref: PodNetworkRef): string {
@@ -217,7 +230,10 @@ interface SyncContext {
   records: Map<string, RuntimeContainer>;
   initRecords: Map<string, RuntimeContainer>;
   sandbox: RuntimeContainer | undefined;
+  /** The running sandbox's pid (pods with a shared PID namespace only), else 0. */
   sandboxPid: number;
+  /** The pod's namespaces its containers join, once #preparePod has them. */
+  joined?: JoinedNamespaces;
   volumes: Map<string, string>;
   podDir: string;
   requeue: number[];
@@ -238,6 +254,20 @@ export class PodReconciler {
   /** Pods the agent currently tracks (by UID). */
   get trackedUids(): string[] {
     return [...this.#pods.keys()];
+  }
+
+  /**
+   * Whether this version of the pod is the one this agent's own status write made: nothing in it
+   * is news to the agent, so its watch event needs no reconcile (which would list the runtime's
+   * containers again while the next pod starts).
+   */
+  isOwnStatusWrite(pod: KObject): boolean {
+    const memo = this.#pods.get(pod.metadata.uid ?? '');
+    if (memo?.seen === undefined || (memo.writing === undefined && memo.written === undefined)) return false;
+    // A new spec bumps the generation; a graceful delete sets deletionTimestamp.
+    if (pod.metadata.generation !== memo.seen.generation || pod.metadata.deletionTimestamp !== memo.seen.deletionTimestamp) return false;
+    const text = JSON.stringify(pod['status'] ?? {});
+    return text === memo.writing || text === memo.written?.text;
   }
 
   /** Keys of the pods that use a ConfigMap or Secret (`configmaps/ns/name`). */
@@ -296,6 +326,9 @@ export class PodReconciler {
     for (const c of mine) await this.#o.runtime.remove(c.id);
     if (mine.length > 0) this.#o.containers.invalidate();
     await this.#o.network.tearDown(ref);
+    // The pins are mounts: unmounted first, or removing the directory fails on them.
+    await this.#o.namespaces.release(join(this.podDir(ref.uid), 'ns'));
+    await this.#o.mounts.unmountUnder(this.podDir(ref.uid));
     rmSync(this.podDir(ref.uid), { recursive: true, force: true });
     await this.#o.logs.removePod({ namespace: ref.namespace, podName: ref.name, podUid: ref.uid });
     this.#pods.delete(ref.uid);
@@ -372,6 +405,7 @@ export class PodReconciler {
       else records.set(c.labels[LABEL_CONTAINER_NAME] ?? '', c);
     }
     const memo = this.#memoFor(pod, spec, ref, records, initRecords, now);
+    memo.seen = { generation: pod.metadata.generation, deletionTimestamp: pod.metadata.deletionTimestamp };
     const ctx: SyncContext = { pod, spec, ref, key, memo, now, records, initRecords, sandbox, sandboxPid: 0, volumes: new Map(), podDir: this.podDir(ref.uid), requeue: [], views: new Map() };
 
     if (isTerminalPhase(stored['phase'])) {
@@ -401,31 +435,49 @@ export class PodReconciler {
     return this.#finish(ctx);
   }
 
-  /** Network, files, volumes and sandbox; false when the pod cannot go on yet (status says why). */
+  /** Network, namespaces, files, volumes (and sandbox); false when the pod cannot go on yet (status says why). */
   async #preparePod(ctx: SyncContext): Promise<boolean> {
     const { spec, ref, memo } = ctx;
+    const sharePid = spec.shareProcessNamespace === true;
     const sandboxRunning = ctx.sandbox?.state === 'running';
+    // A running process of the pod holds its namespaces: pins that a previous daemon made in
+    // another mount namespace (kill -9, upgrade) are made again from it, not replaced.
+    const podPid = this.#runningPid(ctx);
+    const hostname = spec.hostNetwork ? this.#o.nodeName : podHostname(ref.name, spec.hostname);
+    // The IPC and UTS pins and the network are independent: both go at once (each is a process
+    // start or a few, and the CNI chain is most of a pod's start time besides its container).
+    const pinning = this.#o.namespaces.pin(join(ctx.podDir, 'ns'), { hostname, ...(podPid > 0 ? { fromPid: podPid } : {}) });
+    pinning.catch(() => undefined); // awaited below; a network failure must not leave it unhandled
     let netnsPath: string;
-    // A new sandbox starts while CNI attaches its namespace: the two are independent once the
-    // namespace exists, and each costs a process start or three (most of a pod's start time).
+    // A new sandbox (shared PID namespace only) starts while CNI attaches the pod's netns.
     let sandboxStarting: Promise<boolean> | undefined;
     try {
       if (spec.hostNetwork) {
         netnsPath = `/proc/${process.pid}/ns/net`;
         memo.podIP = this.#o.hostIP;
       } else {
-        if (!sandboxRunning && this.#o.network.netns) {
+        if (sharePid && !sandboxRunning && this.#o.network.netns) {
           const early = await this.#o.network.netns(ref);
-          sandboxStarting = this.#startSandbox(ctx, early);
+          sandboxStarting = pinning.then((pinned) => this.#startSandbox(ctx, early, pinned), () => false);
         }
-        const sandboxPid = sandboxRunning ? ctx.sandbox!.pid : undefined;
-        const attached = await this.#o.network.setUp(ref, this.#portMappings(spec), sandboxPid);
+        const attached = await this.#o.network.setUp(ref, this.#portMappings(spec), podPid > 0 ? podPid : undefined);
         netnsPath = attached.netnsPath;
         memo.podIP = attached.ip;
       }
     } catch (error) {
       await sandboxStarting;
       const message = `Failed to create pod sandbox: network setup failed: ${messageOf(error)}`;
+      this.#o.events.record(ref, 'Warning', 'FailedCreatePodSandBox', message);
+      this.#waitAll(ctx, { reason: 'ContainerCreating', message });
+      ctx.requeue.push(VOLUME_RECHECK_MS);
+      return false;
+    }
+    let pinned: { ipc: string; uts: string };
+    try {
+      pinned = await pinning;
+    } catch (error) {
+      await sandboxStarting;
+      const message = `Failed to create pod sandbox: ${messageOf(error)}`;
       this.#o.events.record(ref, 'Warning', 'FailedCreatePodSandBox', message);
       this.#waitAll(ctx, { reason: 'ContainerCreating', message });
       ctx.requeue.push(VOLUME_RECHECK_MS);
@@ -442,18 +494,29 @@ export class PodReconciler {
       ctx.requeue.push(VOLUME_RECHECK_MS);
       return false;
     }
-    if (sandboxRunning) {
-      ctx.sandboxPid = ctx.sandbox!.pid;
-      return true;
-    }
-    return sandboxStarting ?? this.#startSandbox(ctx, netnsPath);
+    ctx.joined = { network: netnsPath, ipc: pinned.ipc, uts: pinned.uts };
+    if (!sharePid) return true;
+    if (sandboxRunning) ctx.sandboxPid = ctx.sandbox!.pid;
+    else if (!(await (sandboxStarting ?? this.#startSandbox(ctx, netnsPath, pinned)))) return false;
+    ctx.joined.pid = `/proc/${ctx.sandboxPid}/ns/pid`;
+    return true;
   }
 
-  /** Starts the pod's sandbox in `netnsPath`; false (status says why) when it cannot. */
-  async #startSandbox(ctx: SyncContext, netnsPath: string): Promise<boolean> {
+  /** The host pid of a running process of the pod (its sandbox first), or 0. */
+  #runningPid(ctx: SyncContext): number {
+    const candidates = [ctx.sandbox, ...ctx.records.values(), ...ctx.initRecords.values()];
+    return candidates.find((r) => r?.state === 'running' && r.pid > 0)?.pid ?? 0;
+  }
+
+  /**
+   * Starts the holder of the pod's shared PID namespace (`shareProcessNamespace: true`) in the
+   * pod's netns and pinned namespaces; false (status says why) when it cannot.
+   */
+  async #startSandbox(ctx: SyncContext, netnsPath: string, pinned: { ipc: string; uts: string }): Promise<boolean> {
     const { spec, ref } = ctx;
-    // No sandbox (first start, or after a reboot) or a dead one: its namespaces are gone, so
-    // every container of the pod starts over in a new one, init containers included.
+    // No sandbox (first start, or after a reboot) or a dead one: its PID namespace is gone (and
+    // every process in it was killed with it), so every container of the pod starts over in a
+    // new one, init containers included.
     const leftovers = [...ctx.records.values(), ...ctx.initRecords.values()];
     if (ctx.sandbox) this.#o.events.record(ref, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     for (const r of leftovers) {
@@ -468,6 +531,7 @@ export class PodReconciler {
       const { pid } = await this.#o.runtime.runSandbox({
         id,
         netnsPath,
+        pinned,
         hostname: spec.hostNetwork ? this.#o.nodeName : podHostname(ref.name, spec.hostname),
         labels: { [LABEL_POD_NAMESPACE]: ref.namespace, [LABEL_POD_NAME]: ref.name, [LABEL_POD_UID]: ref.uid, [LABEL_SANDBOX]: 'true' },
       });
@@ -542,6 +606,10 @@ export class PodReconciler {
           mkdirSync(path, { recursive: true });
           chmodSync(path, 0o777);
         }
+        if (v.emptyDir.medium === 'Memory') {
+          const sizeLimit = v.emptyDir.sizeLimit;
+          await this.#tmpfs(v.name, path, { mode: 0o777, ...(sizeLimit !== undefined ? { sizeBytes: parseQuantity(sizeLimit) } : {}) });
+        }
         ctx.volumes.set(v.name, path);
       } else if (v.hostPath) {
         checkHostPath(v.name, v.hostPath.path, v.hostPath.type);
@@ -556,6 +624,11 @@ export class PodReconciler {
         const data = decodeData(object, isSecret ? 'data' : 'both');
         const path = join(podDir, 'volumes', isSecret ? 'secret' : 'configmap', v.name);
         if (!data && !source.optional) throw new VolumeError(`volume "${v.name}": ${isSecret ? 'secret' : 'configmap'} "${name}" not found in namespace ${ref.namespace}`);
+        // A secret's values live in memory only, never on the SD card (as kubelet's tmpfs).
+        if (isSecret) {
+          mkdirSync(path, { recursive: true, mode: 0o755 });
+          await this.#tmpfs(v.name, path, { mode: 0o755 });
+        }
         writeAtomic(path, projectKeys(isSecret ? 'secret' : 'configmap', name, data ?? {}, source.items, source.defaultMode, source.optional === true));
         ctx.volumes.set(v.name, path);
       } else {
@@ -574,6 +647,14 @@ export class PodReconciler {
       }
     }
     memo.refs = refs;
+  }
+
+  async #tmpfs(volume: string, path: string, options: { mode: number; sizeBytes?: number }): Promise<void> {
+    try {
+      await this.#o.mounts.tmpfs(path, options);
+    } catch (error) {
+      throw new VolumeError(`volume "${volume}": cannot mount its tmpfs: ${messageOf(error)}`);
+    }
   }
 
   /** Init containers one at a time, in order; true once every one has exited 0. */
@@ -709,7 +790,7 @@ export class PodReconciler {
   }
 
   async #start(ctx: SyncContext, c: ContainerSpec, init: boolean): Promise<void> {
-    const { ref, spec, pod } = ctx;
+    const { ref, pod } = ctx;
     const m = this.#memoOf(ctx, c.name, init);
     const fieldPath = this.#fieldPath(pod, c.name);
     const imageName = c.image ?? '';
@@ -778,8 +859,7 @@ export class PodReconciler {
         env,
         ...(c.workingDir ? { workingDir: c.workingDir } : {}),
         mounts,
-        sandboxPid: ctx.sandboxPid,
-        sharePid: spec.shareProcessNamespace === true,
+        namespaces: ctx.joined!,
         ...(limits['memory'] !== undefined ? { memoryLimitBytes: Math.floor(parseQuantity(limits['memory'])) } : {}),
         ...(limits['cpu'] !== undefined ? { cpuLimitCores: parseQuantity(limits['cpu']) } : {}),
         logPath: this.#o.logs.path({ namespace: ref.namespace, podName: ref.name, podUid: ref.uid, containerName: c.name }),
@@ -827,17 +907,11 @@ export class PodReconciler {
       if (e.valueFrom?.secretKeyRef) await load('secrets', e.valueFrom.secretKeyRef.name ?? '');
     }
     let services: Record<string, string> = {};
-    if (spec.enableServiceLinks !== false) {
-      try {
-        const list = await this.#o.api.list(servicesInfo, ref.namespace);
-        const infos: ServiceInfo[] = list.items.map((s) => {
-          const sspec = (s['spec'] ?? {}) as { clusterIP?: string; ports?: ServiceInfo['ports'] };
-          return { name: s.metadata.name ?? '', clusterIP: sspec.clusterIP ?? '', ports: sspec.ports ?? [] };
-        });
-        services = serviceEnv(infos);
-      } catch (error) {
-        this.#log.debug('services not listed for environment variables', { error: messageOf(error) });
-      }
+    try {
+      const list = async (namespace: string) => (await this.#o.api.list(servicesInfo, namespace)).items;
+      services = await serviceEnvForPod(pod, { list, ...(this.#o.creationRevisions ? { creationRevisions: this.#o.creationRevisions } : {}) });
+    } catch (error) {
+      this.#log.debug('services not listed for environment variables', { error: messageOf(error) });
     }
     const all = [...(spec.initContainers ?? []), ...spec.containers];
     const { env, skipped } = resolveEnv(c, {
@@ -967,6 +1041,7 @@ export class PodReconciler {
     await this.#stopContainers(ctx, ctx.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT_SECONDS);
     if (ctx.sandbox?.state === 'running') await this.#o.runtime.stop(ctx.sandbox.id, SANDBOX_GRACE_SECONDS);
     if (!ctx.spec.hostNetwork) await this.#o.network.tearDown(ctx.ref);
+    await this.#o.namespaces.release(join(ctx.podDir, 'ns'));
     this.#o.containers.invalidate();
     ctx.memo.terminalDone = true;
   }
@@ -1054,7 +1129,8 @@ export class PodReconciler {
     // After a failed write the next try waits its turn, whatever else wakes the pod up.
     if (now < memo.statusRetryAt) return memo.statusRetryAt - now;
     try {
-      await this.#o.api.replaceStatus(podsInfo, ref.namespace, ref.name, ref.uid, status);
+      memo.writing = text;
+      await this.#o.api.replaceStatus(podsInfo, ref.namespace, ref.name, ref.uid, status).finally(() => (memo.writing = undefined));
       memo.written = { text, status };
       memo.statusFailures = 0;
       memo.statusRetryAt = 0;

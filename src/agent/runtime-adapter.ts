@@ -5,9 +5,9 @@
 // as exited with it until the agent removes or restarts it.
 import { rm } from 'node:fs/promises';
 import type { Runtime } from '../runtime/index.ts';
-import { containerId, containerLogPath, normalizeImageName, podLogDir, readLog, sandboxId } from '../runtime/index.ts';
+import { containerId, containerLogPath, mountTmpfs, normalizeImageName, pinPodNamespaces, podLogDir, readLog, releasePodNamespaces, sandboxId, unmountUnder } from '../runtime/index.ts';
 import * as runtimeIds from '../runtime/index.ts';
-import type { ContainerLogs, ContainerRuntime, ContainerState, ImageStore, RuntimeContainer } from './ports.ts';
+import type { ContainerLogs, ContainerRuntime, ContainerState, ImageStore, PodNamespaces, RuntimeContainer, VolumeMounts } from './ports.ts';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_SANDBOX } from './ports.ts';
 
 // The agent and the runtime must agree on the labels that tie containers to pods.
@@ -27,6 +27,8 @@ export interface RuntimePorts {
   runtime: ContainerRuntime;
   images: ImageStore;
   logs: ContainerLogs;
+  namespaces: PodNamespaces;
+  mounts: VolumeMounts;
 }
 
 export function runtimePorts(rt: Runtime): RuntimePorts {
@@ -71,7 +73,7 @@ export function runtimePorts(rt: Runtime): RuntimePorts {
       return out;
     },
     async runSandbox(request) {
-      const { pid } = await rt.containers.runSandbox({ id: request.id, netnsPath: request.netnsPath, hostname: request.hostname, labels: request.labels });
+      const { pid } = await rt.containers.runSandbox({ id: request.id, netnsPath: request.netnsPath, pinned: request.pinned, hostname: request.hostname, labels: request.labels });
       return { pid };
     },
     async runContainer(r) {
@@ -83,8 +85,7 @@ export function runtimePorts(rt: Runtime): RuntimePorts {
         env: r.env,
         ...(r.workingDir ? { workingDir: r.workingDir } : {}),
         mounts: r.mounts,
-        joinNamespacesOfPid: r.sandboxPid,
-        sharePid: r.sharePid,
+        namespaces: r.namespaces,
         ...(r.memoryLimitBytes !== undefined ? { memoryLimitBytes: r.memoryLimitBytes } : {}),
         ...(r.cpuLimitCores !== undefined ? { cpuLimitCores: r.cpuLimitCores } : {}),
         logPath: r.logPath,
@@ -124,6 +125,9 @@ export function runtimePorts(rt: Runtime): RuntimePorts {
         return false;
       }
     },
+    async entrypoint(ref) {
+      return (await rt.imageRunConfig(ref))?.entrypoint;
+    },
   };
   const logs: ContainerLogs = {
     path: (owner) => containerLogPath(rt.logsDir, owner),
@@ -132,5 +136,13 @@ export function runtimePorts(rt: Runtime): RuntimePorts {
       await rm(podLogDir(rt.logsDir, owner), { recursive: true, force: true });
     },
   };
-  return { runtime, images, logs };
+  const namespaces: PodNamespaces = {
+    async pin(dir, options) {
+      const { paths, created } = await pinPodNamespaces(dir, options);
+      return { ...paths, created };
+    },
+    release: (dir) => releasePodNamespaces(dir),
+  };
+  const mounts: VolumeMounts = { tmpfs: mountTmpfs, unmountUnder };
+  return { runtime, images, logs, namespaces, mounts };
 }

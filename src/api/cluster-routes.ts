@@ -6,6 +6,8 @@ import { parseJsonObject, readBody, sendJson, sendJsonText } from './http/index.
 export interface ClusterView {
   status(): ClusterStatus;
   ready(): boolean;
+  /** Why this member is not ready beyond the store (a gateway whose Node is not registered yet). */
+  notReadyReason?(): string | undefined;
   removeMember(name: string): Promise<PeerAnswer>;
 }
 
@@ -17,7 +19,9 @@ export function createClusterRoutes(view: ClusterView): Route[] {
       path: '/readyz',
       handler: (_req, res) => {
         const status = view.status();
-        if (view.ready()) sendJson(res, 200, { ready: true, leader: status.leader, appliedIndex: status.appliedIndex });
+        const other = view.ready() ? view.notReadyReason?.() : undefined;
+        if (other !== undefined) sendJson(res, 503, { ready: false, reason: other });
+        else if (view.ready()) sendJson(res, 200, { ready: true, leader: status.leader, appliedIndex: status.appliedIndex });
         else
           sendJson(res, 503, {
             ready: false,

@@ -16,6 +16,8 @@ import { runGet } from './get-command.ts';
 import type { CliIo } from './io.ts';
 import { runServerCommand } from './server-command.ts';
 import { runImageImport, runImageLs, runImageRm } from './image-commands.ts';
+import { runCordon, runDrain, runUncordon } from './node-commands.ts';
+import { runRolloutHistory, runRolloutRestart, runRolloutStatus, runRolloutUndo } from './rollout-command.ts';
 import { runTokenCommand, runTokenCreate } from './token-commands.ts';
 import { runTop } from './top-command.ts';
 import { clientVersionLine, runVersion } from './version-command.ts';
@@ -157,12 +159,26 @@ async function dispatch(rawArgv: readonly string[], io: CliIo): Promise<number> 
       return runDescribe(rest, io);
     case 'scale':
       return runScale(rest, io);
+    case 'rollout status':
+      return runRolloutStatus(rest, io);
+    case 'rollout history':
+      return runRolloutHistory(rest, io);
+    case 'rollout undo':
+      return runRolloutUndo(rest, io);
+    case 'rollout restart':
+      return runRolloutRestart(rest, io);
     case 'logs':
       return runLogs(rest, io);
     case 'exec':
       return runExec(rest, io);
     case 'top':
       return runTop(rest, io);
+    case 'cordon':
+      return runCordon(rest, io);
+    case 'uncordon':
+      return runUncordon(rest, io);
+    case 'drain':
+      return runDrain(rest, io);
     default:
       return notImplemented(command, rest, io);
   }

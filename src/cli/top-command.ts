@@ -1,5 +1,7 @@
-// `bramble top nodes`: CPU and memory in use per node, from the metrics API, against what the
-// node can give pods (status.allocatable), in kubectl top's columns and units.
+// `bramble top nodes`: CPU and memory in use per node, from the metrics API (the nodes'
+// heartbeats), against what the node can give pods (status.allocatable), in kubectl top's
+// columns and units; plus DISK% (the data directory's filesystem, the SD card) and TEMP when
+// the gateways report them.
 
 import { UsageError } from '../errors.ts';
 import { resolveResourceName, type KObject } from '../model/index.ts';
@@ -29,6 +31,20 @@ const METRICS_PATH = '/apis/metrics.k8s.io/v1beta1/nodes';
 interface NodeMetrics {
   metadata?: { name?: string };
   usage?: { cpu?: string; memory?: string };
+  /** bramble's own figures beside Kubernetes' (src/api/resources/metrics.ts). */
+  bramble?: { diskUsedBytes?: number; diskTotalBytes?: number; temperatureCelsius?: number };
+}
+
+/** Whether any node reports disk or temperature: only then are those columns shown. */
+export function hasExtraFigures(metrics: readonly NodeMetrics[]): boolean {
+  return metrics.some((m) => m.bramble?.diskTotalBytes !== undefined || m.bramble?.temperatureCelsius !== undefined);
+}
+
+function extraColumns(m: NodeMetrics | undefined): string[] {
+  const b = m?.bramble;
+  const disk = b?.diskUsedBytes !== undefined && b.diskTotalBytes !== undefined ? percent(b.diskUsedBytes, b.diskTotalBytes) : '<unknown>';
+  const temperature = b?.temperatureCelsius !== undefined ? `${Math.round(b.temperatureCelsius)}°C` : '<unknown>';
+  return [disk, temperature];
 }
 
 /** Whole percent, rounded down, as kubectl top prints it. */
@@ -37,7 +53,7 @@ function percent(used: number, available: number | undefined): string {
   return `${Math.floor((used * 100) / available)}%`;
 }
 
-export function nodeMetricsRows(metrics: readonly NodeMetrics[], nodes: readonly KObject[]): string[][] {
+export function nodeMetricsRows(metrics: readonly NodeMetrics[], nodes: readonly KObject[], extra = hasExtraFigures(metrics)): string[][] {
   const rows: string[][] = [];
   const seen = new Set<string>();
   for (const m of metrics) {
@@ -49,12 +65,12 @@ export function nodeMetricsRows(metrics: readonly NodeMetrics[], nodes: readonly
     const cpu = Math.ceil((quantityValue(m.usage?.cpu) ?? 0) * 1000 - 1e-9) / 1000;
     const memory = quantityValue(m.usage?.memory) ?? 0;
     const allocatable = node === undefined ? {} : obj(at(node, 'status', 'allocatable'));
-    rows.push([name, formatMillicores(cpu), percent(cpu, quantityValue(allocatable['cpu'])), formatMebibytes(memory), percent(memory, quantityValue(allocatable['memory']))]);
+    rows.push([name, formatMillicores(cpu), percent(cpu, quantityValue(allocatable['cpu'])), formatMebibytes(memory), percent(memory, quantityValue(allocatable['memory'])), ...(extra ? extraColumns(m) : [])]);
   }
   // Nodes without metrics yet (a gateway that just joined) are listed last, as kubectl does.
   for (const node of nodes) {
     const name = node.metadata.name ?? '';
-    if (!seen.has(name)) rows.push([name, '<unknown>', '<unknown>', '<unknown>', '<unknown>']);
+    if (!seen.has(name)) rows.push([name, '<unknown>', '<unknown>', '<unknown>', '<unknown>', ...(extra ? extraColumns(undefined) : [])]);
   }
   return rows;
 }
@@ -85,7 +101,8 @@ export async function runTop(argv: readonly string[], io: CommandIo): Promise<nu
       io.stderr.write('No resources found\n');
       return 0;
     }
-    io.stdout.write(formatTable(['NAME', 'CPU(cores)', 'CPU%', 'MEMORY(bytes)', 'MEMORY%'], nodeMetricsRows(metrics, nodes)));
+    const extra = hasExtraFigures(metrics);
+    io.stdout.write(formatTable(['NAME', 'CPU(cores)', 'CPU%', 'MEMORY(bytes)', 'MEMORY%', ...(extra ? ['DISK%', 'TEMP'] : [])], nodeMetricsRows(metrics, nodes, extra)));
     return 0;
   });
 }

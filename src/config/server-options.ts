@@ -5,6 +5,7 @@
 // Two steps because the profile is chosen by flags (--board, --config-dir): parseServerFlags()
 // first (no profile needed), the caller loads the profile, then resolveServerOptions().
 
+import { DNS_FLAGS, parseClusterDomain, parseDnsAddr, parseDnsUpstreams } from '../dns/options.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs, type CommandSpec, type FlagValues } from '../cli/flags.ts';
 import { UsageError } from '../errors.ts';
@@ -41,8 +42,15 @@ export interface ServerOptions {
   containerdSocket: string | undefined;
   /** Run no containers here: store and API only (k3s' --disable-agent). */
   disableAgent: boolean;
-  /** This gateway's pod CIDR (until the cluster assigns one per gateway). */
-  podCidr: string;
+  /** This gateway's pod CIDR as given by --pod-cidr; undefined: a /24 of 10.42.0.0/16 assigned
+   *  by the cluster at join and kept in the data directory (src/agent/node.ts). */
+  podCidr: string | undefined;
+  /** --dns-addr: where the DNS server also answers, for the host (cluster DNS is 10.43.0.10:53). */
+  dnsAddr: { host: string; port: number } | undefined;
+  /** --cluster-domain (cluster.local). */
+  clusterDomain: string;
+  /** --dns-upstream; undefined: the host's resolv.conf. */
+  dnsUpstreams: string[] | undefined;
 }
 
 /** What `runServer(options, env)` gets besides its options: built once by the entry point. */
@@ -66,10 +74,11 @@ export const SERVER_COMMAND = {
     labels: { type: 'list', valueName: 'K=V,...', description: "labels of this node, e.g. topology.kubernetes.io/zone=z1" },
     'containerd-socket': { type: 'string', valueName: 'PATH', description: "use this running containerd instead of starting bramble's own" },
     'disable-agent': { type: 'bool', description: 'run no containers on this gateway: store and API only' },
-    'pod-cidr': { type: 'string', valueName: 'CIDR', description: "this gateway's pod addresses", default: '10.42.0.0/24' },
+    'pod-cidr': { type: 'string', valueName: 'CIDR', description: "this gateway's pod addresses (an override: by default the cluster assigns each gateway a /24 of 10.42.0.0/16)", defaultText: 'assigned by the cluster' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: `minimum log level: ${LOG_LEVELS.join(', ')}`, default: 'info' },
     'heartbeat-interval': { type: 'duration', valueName: 'DURATION', description: 'how often the node reports to the leader', defaultText: 'from the board profile' },
     'node-grace': { type: 'duration', valueName: 'DURATION', description: 'silence after which a node is NotReady', defaultText: 'from the board profile' },
+    ...DNS_FLAGS,
     'eviction-timeout': { type: 'duration', valueName: 'DURATION', description: "how long a NotReady node keeps its pods before they are replaced", defaultText: 'from the board profile' },
   },
 } as const satisfies CommandSpec;
@@ -184,7 +193,10 @@ export function parseServerFlags(argv: readonly string[]): { flags: ServerFlags;
   positiveDuration(flags['heartbeat-interval'], '--heartbeat-interval');
   positiveDuration(flags['node-grace'], '--node-grace');
   positiveDuration(flags['eviction-timeout'], '--eviction-timeout');
-  parsePodCidr(flags['pod-cidr']);
+  if (flags['pod-cidr'] !== undefined) parsePodCidr(flags['pod-cidr']);
+  if (flags['dns-addr'] !== undefined) parseDnsAddr(flags['dns-addr']);
+  parseClusterDomain(flags['cluster-domain']);
+  parseDnsUpstreams(flags['dns-upstream']);
   if (flags['containerd-socket'] !== undefined && flags['disable-agent']) throw fail('--containerd-socket and --disable-agent: give one or the other (no containers run with --disable-agent)');
   if (flags['containerd-socket'] !== undefined && !isAbsolute(flags['containerd-socket'])) throw fail(`--containerd-socket: expected an absolute path, got ${JSON.stringify(flags['containerd-socket'])}`);
   return { flags, help };
@@ -228,7 +240,10 @@ export function resolveServerOptions(flags: ServerFlags, defaults: ServerDefault
     evictionTimeoutMillis,
     containerdSocket: flags['containerd-socket'],
     disableAgent: flags['disable-agent'],
-    podCidr: parsePodCidr(flags['pod-cidr']),
+    podCidr: flags['pod-cidr'] === undefined ? undefined : parsePodCidr(flags['pod-cidr']),
+    dnsAddr: flags['dns-addr'] === undefined ? undefined : parseDnsAddr(flags['dns-addr']),
+    clusterDomain: parseClusterDomain(flags['cluster-domain']),
+    dnsUpstreams: parseDnsUpstreams(flags['dns-upstream']),
   };
 }
 

@@ -14,7 +14,7 @@ function grouped(group: string, resource: string, kind: string, shortNames: stri
 export const RESOURCES: readonly ResourceInfo[] = [
   core('namespaces', 'Namespace', false, ['ns'], ['status']),
   core('nodes', 'Node', false, ['no'], ['status']),
-  core('pods', 'Pod', true, ['po'], ['status', 'log', 'exec']),
+  core('pods', 'Pod', true, ['po'], ['status', 'binding', 'log', 'exec']),
   core('services', 'Service', true, ['svc'], ['status']),
   core('endpoints', 'Endpoints', true, ['ep'], [], false),
   core('configmaps', 'ConfigMap', true, ['cm'], [], false),

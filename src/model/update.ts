@@ -147,7 +147,8 @@ export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: 
   const oldSpec = objectAt(oldObject.spec);
   const newSpec = objectAt(copy.spec);
   if (!oldSpec || !newSpec) return copy;
-  if (isUnset(newSpec.clusterIP) && !isUnset(oldSpec.clusterIP)) {
+  // An ExternalName Service has no cluster IP: changing to it drops the old one.
+  if (isUnset(newSpec.clusterIP) && !isUnset(oldSpec.clusterIP) && newSpec.type !== 'ExternalName') {
     newSpec.clusterIP = oldSpec.clusterIP;
     if (oldSpec.clusterIPs !== undefined && isUnset(newSpec.clusterIPs)) newSpec.clusterIPs = copyWithoutNulls(oldSpec.clusterIPs);
   }

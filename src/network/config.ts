@@ -5,6 +5,8 @@ import { NetworkConfigError } from './errors.ts';
 import type { NetworkConfigList } from './types.ts';
 
 export const DEFAULT_POD_CIDR = '10.42.0.0/24';
+/** The whole pod network, every gateway's pod CIDR in it: never masqueraded. */
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_BRIDGE = 'bramble0';
 export const DEFAULT_NETWORK_NAME = 'bramble';
 export const CNI_VERSION = '1.0.0';
@@ -54,6 +56,8 @@ export interface PodNetworkConfigOptions {
   /** host-local's directory of allocated IPs: under bramble's data dir, not /var/lib/cni. */
   ipamDataDir: string;
   mtu?: number;
+  /** The bridge plugin's per-pod masquerade rule (default false: ensurePodMasquerade's one chain does it). */
+  ipMasq?: boolean;
 }
 
 export function podNetworkConfigList(options: PodNetworkConfigOptions): NetworkConfigList {
@@ -70,8 +74,9 @@ export function podNetworkConfigList(options: PodNetworkConfigOptions): NetworkC
         type: 'bridge',
         bridge,
         isGateway: true,
-        // Pods reach beyond the gateway (the uplink) through NAT; pod-to-pod stays un-NATed.
-        ipMasq: true,
+        // Pods reach beyond the gateway (the uplink) through NAT, by one chain for all pods
+        // (ensurePodMasquerade) rather than rules made and removed at every pod start.
+        ipMasq: options.ipMasq ?? false,
         // A pod can reach itself through a Service/hostPort that maps back to it.
         hairpinMode: true,
         ...(options.mtu === undefined ? {} : { mtu: options.mtu }),

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../log/index.ts';
 import { ResultCache, type CacheEntry } from './cache.ts';
 import { KeyedMutex, Semaphore } from './concurrency.ts';
-import { podNetworkConfigList } from './config.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_POD_CIDR, parseIpv4Cidr, podNetworkConfigList } from './config.ts';
 import { addNetworkList, checkNetworkList, delNetworkList, type InvokeOptions, type RuntimeConf } from './conflist.ts';
 import { CniError, NetnsError, NotAttachedError } from './errors.ts';
 import { removeStaleIpMasq } from './ipmasq.ts';
 import { isNetnsMounted, netnsIdentity } from './netns.ts';
 import { DEFAULT_CNI_PATH, DEFAULT_PLUGIN_TIMEOUT_MS } from './plugin.ts';
+import { commandRunner, ensurePodMasquerade } from './routes.ts';
 import type { CniResult, NetworkConfigList, PortMapping } from './types.ts';
 
 export const POD_IFNAME = 'eth0';
@@ -31,6 +32,12 @@ export interface PodNetworkOptions {
   /** Plugin chains running at once, over all pods. Default 2 (2-core boards). */
   maxConcurrent?: number;
   mtu?: number;
+  /** The bridge plugin's own per-pod masquerade rules instead of one chain for all pods (default false). */
+  ipMasq?: boolean;
+  /** The whole pod network, never masqueraded (default 10.42.0.0/16). */
+  clusterCidr?: string;
+  /** Installs the one masquerade chain (default ensurePodMasquerade; tests pass a fake). */
+  masquerade?: (o: { podCidr: string; clusterCidr: string }) => Promise<void>;
   logger?: Logger;
 }
 
@@ -82,6 +89,9 @@ export class PodNetwork {
   private readonly slots: Semaphore;
   /** Pod UID -> identity of the netns its cached attachment was found intact in (this process). */
   private readonly verified = new Map<string, string>();
+  /** Made once before the first ADD (when the bridge does not masquerade per pod). */
+  private masquerading: Promise<void> | undefined;
+  private readonly ensureMasquerade: (() => Promise<void>) | undefined;
 
   constructor(options: PodNetworkOptions) {
     const cniDir = join(options.dataDir, 'cni');
@@ -91,7 +101,14 @@ export class PodNetwork {
       ...(options.bridge === undefined ? {} : { bridge: options.bridge }),
       ...(options.networkName === undefined ? {} : { networkName: options.networkName }),
       ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+      ...(options.ipMasq === undefined ? {} : { ipMasq: options.ipMasq }),
     });
+    if (options.ipMasq !== true) {
+      const podCidr = parseIpv4Cidr(options.podCidr ?? DEFAULT_POD_CIDR).cidr;
+      const clusterCidr = options.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
+      const masquerade = options.masquerade ?? ((o) => ensurePodMasquerade(o, commandRunner(options.hostNetns)));
+      this.ensureMasquerade = () => masquerade({ podCidr, clusterCidr });
+    }
     this.cache = new ResultCache(join(cniDir, 'results'));
     this.invoke = {
       cniPath: options.cniPath ?? DEFAULT_CNI_PATH,
@@ -135,6 +152,7 @@ export class PodNetwork {
       if (!(await isNetnsMounted(request.netnsPath))) {
         throw new NetnsError(`pod ${request.namespace}/${request.name}: network namespace ${request.netnsPath} does not exist (or is not mounted here): create it with createPodNetns() first`);
       }
+      await this.masquerade();
       const entry: CacheEntry = {
         kind: 'brambleCniCache',
         version: 1,
@@ -142,7 +160,8 @@ export class PodNetwork {
         ifName: POD_IFNAME,
         networkName: this.networkName,
         netns: request.netnsPath,
-        config: this.config,
+        // portmap with no mappings does nothing but cost a process start (at ADD and at DEL).
+        config: capabilityArgs.portMappings.length > 0 ? this.config : { ...this.config, plugins: this.config.plugins.filter((p) => p.type !== 'portmap') },
         args: cniArgs(request),
         capabilityArgs,
         pod: { uid: request.podUid, namespace: request.namespace, name: request.name },
@@ -234,6 +253,16 @@ export class PodNetwork {
     }
     this.verified.set(entry.containerId, identity);
     return true;
+  }
+
+  /** The masquerade chain, once per process; a failure is logged and tried again at the next ADD. */
+  private async masquerade(): Promise<void> {
+    if (this.ensureMasquerade === undefined) return;
+    this.masquerading ??= this.ensureMasquerade().catch((error: unknown) => {
+      this.masquerading = undefined;
+      this.log.warn('cannot set up masquerading for pod traffic leaving the cluster network; pods reach other pods, not beyond', { error: error instanceof Error ? error.message : String(error) });
+    });
+    await this.masquerading;
   }
 
   private exclusive<T>(podUid: string, task: () => Promise<T>): Promise<T> {

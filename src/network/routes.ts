@@ -46,6 +46,11 @@ export function desiredRoutes(nodes: readonly NodeLike[], selfName: string): Pee
 
 export type Run = (file: string, args: string[]) => Promise<string>;
 
+/** Runs a command (in the named netns `hostNetns` when given, as the CNI plugins are). */
+export function commandRunner(hostNetns?: string): Run {
+  return hostNetns === undefined ? realRun : (file, args) => realRun('ip', ['netns', 'exec', hostNetns, file, ...args]);
+}
+
 const realRun: Run = async (file, args) => (await execFileAsync(file, args, { timeout: 10_000, env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } })).stdout;
 
 export interface PodRoutesOptions {
@@ -65,6 +70,39 @@ export function parseRoutes(text: string): PeerRoute[] {
     if (m) out.push({ cidr: m[1]!, via: m[2]! });
   }
   return out;
+}
+
+/**
+ * Makes chain BRAMBLE-POSTROUTING masquerade the traffic from this gateway's pods that leaves the
+ * cluster network (and its own pod CIDR, should that lie outside it), and jumps to it from
+ * POSTROUTING once. One rule set for all pods: the bridge plugin's per-pod `ipMasq` would cost
+ * several iptables calls at every pod start and would NAT pod-to-pod traffic to other gateways.
+ * Idempotent (the chain is rebuilt).
+ */
+export function ensurePodMasquerade(o: { podCidr: string; clusterCidr: string }, run: Run = realRun): Promise<void> {
+  // The pod network and the routes both make sure of it: one rebuild at a time, or a flush in
+  // the middle of another's appends could leave MASQUERADE before the RETURNs.
+  const next = masqueradeQueue.then(() => rebuildMasquerade(o, run));
+  masqueradeQueue = next.catch(() => undefined);
+  return next;
+}
+
+let masqueradeQueue: Promise<void> = Promise.resolve();
+
+async function rebuildMasquerade(o: { podCidr: string; clusterCidr: string }, run: Run): Promise<void> {
+  const ipt = (args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args]);
+  await ipt(['-N', MASQ_CHAIN]).catch(() => undefined); // exists already
+  await ipt(['-F', MASQ_CHAIN]);
+  await ipt(['-A', MASQ_CHAIN, '-d', o.clusterCidr, '-j', 'RETURN']);
+  if (o.podCidr !== o.clusterCidr) await ipt(['-A', MASQ_CHAIN, '-d', o.podCidr, '-j', 'RETURN']);
+  await ipt(['-A', MASQ_CHAIN, '-d', '224.0.0.0/4', '-j', 'RETURN']);
+  await ipt(['-A', MASQ_CHAIN, '-j', 'MASQUERADE']);
+  const jump = ['POSTROUTING', '-s', o.podCidr, '-m', 'comment', '--comment', MASQ_COMMENT, '-j', MASQ_CHAIN];
+  try {
+    await ipt(['-C', ...jump]);
+  } catch {
+    await ipt(['-A', ...jump]);
+  }
 }
 
 export class PodRoutes {
@@ -117,18 +155,7 @@ export class PodRoutes {
 
   /** Pod traffic to outside the cluster network leaves with the gateway's address. */
   async #ensureMasquerade(): Promise<void> {
-    const ipt = (args: string[]) => this.#run('iptables', ['-w', '-t', 'nat', ...args]);
-    await ipt(['-N', MASQ_CHAIN]).catch(() => undefined); // exists already
-    await ipt(['-F', MASQ_CHAIN]);
-    await ipt(['-A', MASQ_CHAIN, '-d', this.#o.clusterCidr, '-j', 'RETURN']);
-    await ipt(['-A', MASQ_CHAIN, '-d', '224.0.0.0/4', '-j', 'RETURN']);
-    await ipt(['-A', MASQ_CHAIN, '-j', 'MASQUERADE']);
-    const jump = ['POSTROUTING', '-s', this.#o.podCidr, '-m', 'comment', '--comment', MASQ_COMMENT, '-j', MASQ_CHAIN];
-    try {
-      await ipt(['-C', ...jump]);
-    } catch {
-      await ipt(['-A', ...jump]);
-    }
+    await ensurePodMasquerade({ podCidr: this.#o.podCidr, clusterCidr: this.#o.clusterCidr }, this.#run);
   }
 
   /** Removes bramble's routes and NAT rules (this gateway leaves the cluster). */

@@ -13,7 +13,8 @@ import { buildTar, type TarEntry } from './tar.ts';
 export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
 export const BUSYBOX_BINARY = '/bin/busybox';
 
-const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
+/** Node's process.arch to the OCI (Go) architecture name. */
+export const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 
 function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -59,7 +60,7 @@ function layerEntries(binary: string): TarEntry[] {
  * The OCI archive (a tar) for `docker.io/library/busybox:latest`, ready for
  * `ctr images import --base-name docker.io/library/busybox`.
  */
-export function buildBusyboxImageArchive(binary: string = BUSYBOX_BINARY, arch: string = process.arch): Buffer {
+export function buildBusyboxImageArchive(binary: string = BUSYBOX_BINARY, arch: string = process.arch, run: { entrypoint?: string[]; cmd?: string[] } = {}): Buffer {
   const goArch = GO_ARCH[arch];
   if (goArch === undefined) throw new RuntimeError(`busybox image: unsupported CPU architecture ${arch}`);
   const layer = buildTar(layerEntries(binary));
@@ -68,7 +69,8 @@ export function buildBusyboxImageArchive(binary: string = BUSYBOX_BINARY, arch: 
     JSON.stringify({
       architecture: goArch,
       os: 'linux',
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+      // `run` makes variants (tests of ENTRYPOINT and CMD); the default is busybox's own.
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...(run.entrypoint ? { Entrypoint: run.entrypoint } : {}), Cmd: run.cmd ?? ['sh'] },
       rootfs: { type: 'layers', diff_ids: [layerDigest] },
       history: [{ created_by: `bramble: ${binary} with applet links` }],
     }),

@@ -1,6 +1,7 @@
-// Pod sandboxes, containers and their tasks, all through ctr. A sandbox is a tiny long-lived
-// busybox process that owns the pod's network (the CNI-prepared netns), IPC, UTS and PID
-// namespaces; every app container joins them through /proc/<sandbox pid>/ns/*.
+// Pod containers and their tasks, all through ctr. Each container joins the pod's namespaces by
+// path: the CNI-prepared netns and the pinned IPC and UTS namespaces (pod-namespaces.ts). A
+// sandbox, a tiny long-lived busybox process, is only needed to hold a PID namespace the pod's
+// containers share (`shareProcessNamespace: true`); they join it through /proc/<sandbox pid>/ns/pid.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -56,11 +57,29 @@ export interface SandboxSpec {
   id: string;
   /** The pod's network namespace, prepared (and plugged in by CNI) by the caller. */
   netnsPath: string;
-  /** The pod's name; set in the sandbox's UTS namespace, which every container shares. */
+  /** The pod's pinned IPC and UTS namespaces to join (pinPodNamespaces); without them the
+   *  sandbox gets new ones and `hostname` is set in its UTS namespace. */
+  pinned?: { ipc: string; uts: string };
+  /** The pod's name; set in the sandbox's own UTS namespace when none is pinned. */
   hostname: string;
   labels: Record<string, string>;
   /** Default docker.io/library/busybox:latest. */
   image?: string;
+}
+
+/** The namespaces a container joins, by path (a pinned file or /proc/PID/ns/KIND). */
+export interface JoinedNamespaces {
+  network: string;
+  ipc: string;
+  uts: string;
+  /** Only for a PID namespace shared by the pod's containers (the sandbox's). */
+  pid?: string;
+}
+
+/** The namespaces of a running process, e.g. an old-style sandbox's. */
+export function namespacesOfPid(pid: number, sharePid = false): JoinedNamespaces {
+  const ns = `/proc/${pid}/ns`;
+  return { network: `${ns}/net`, ipc: `${ns}/ipc`, uts: `${ns}/uts`, ...(sharePid ? { pid: `${ns}/pid` } : {}) };
 }
 
 export interface ContainerSpec {
@@ -71,10 +90,8 @@ export interface ContainerSpec {
   env?: Readonly<Record<string, string>>;
   workingDir?: string;
   mounts?: readonly Mount[];
-  /** The sandbox task's pid: the container joins its network, IPC and UTS namespaces. */
-  joinNamespacesOfPid: number;
-  /** Also join the sandbox's PID namespace (`shareProcessNamespace: true`). */
-  sharePid?: boolean;
+  /** The pod's namespaces, joined by path. */
+  namespaces: JoinedNamespaces;
   memoryLimitBytes?: number;
   /** CFS quota in cores (0.5 = half a core). */
   cpuLimitCores?: number;
@@ -185,10 +202,19 @@ export class Containers {
     checkId(spec.id);
     if (!isAbsolute(spec.netnsPath)) throw new RuntimeError(`sandbox ${spec.id}: netnsPath ${JSON.stringify(spec.netnsPath)} must be absolute`, { code: 'E_SANDBOX' });
     const image = normalizeImageName(spec.image ?? BUSYBOX_IMAGE);
+    const joined = ['--with-ns', `network:${spec.netnsPath}`];
+    if (spec.pinned) {
+      for (const path of [spec.pinned.ipc, spec.pinned.uts]) {
+        if (!isAbsolute(path)) throw new RuntimeError(`sandbox ${spec.id}: namespace path ${JSON.stringify(path)} must be absolute`, { code: 'E_SANDBOX' });
+      }
+      joined.push('--with-ns', `ipc:${spec.pinned.ipc}`, '--with-ns', `uts:${spec.pinned.uts}`);
+    }
     // --null-io: it prints nothing, and a detached task's default fifos would be left unread.
-    await this.#ctr.run(['run', '-d', '--null-io', '--with-ns', `network:${spec.netnsPath}`, ...labelFlags(spec.labels), image, spec.id, ...SANDBOX_COMMAND]);
+    await this.#ctr.run(['run', '-d', '--null-io', ...joined, ...labelFlags(spec.labels), image, spec.id, ...SANDBOX_COMMAND]);
     const status = await this.#startedPid(spec.id);
     if (status.state !== 'running') throw new RuntimeError(`sandbox ${spec.id} is ${status.state} right after start`, { code: 'E_SANDBOX' });
+    // The pinned UTS namespace has the hostname already.
+    if (spec.pinned) return { id: spec.id, pid: status.pid };
     // ctr 1.6 has no --hostname; setting it from the host keeps CAP_SYS_ADMIN out of the pod.
     try {
       await execFileAsync('nsenter', [`--uts=/proc/${status.pid}/ns/uts`, '--', 'hostname', spec.hostname], { timeout: 5_000 });
@@ -199,19 +225,22 @@ export class Containers {
     return { id: spec.id, pid: status.pid };
   }
 
-  /** Creates and starts a container in the sandbox's namespaces; returns its task pid. */
+  /** Creates and starts a container in the pod's namespaces; returns its task pid. */
   async runContainer(spec: ContainerSpec): Promise<{ id: string; pid: number }> {
     checkId(spec.id);
     if (!isAbsolute(spec.logPath)) throw new RuntimeError(`container ${spec.id}: logPath must be absolute, got ${JSON.stringify(spec.logPath)}`, { code: 'E_LOG' });
-    if (!Number.isInteger(spec.joinNamespacesOfPid) || spec.joinNamespacesOfPid <= 0) {
-      throw new RuntimeError(`container ${spec.id}: joinNamespacesOfPid must be the sandbox's pid, got ${spec.joinNamespacesOfPid}`, { code: 'E_SANDBOX' });
-    }
     const image = normalizeImageName(spec.image);
     mkdirSync(dirname(spec.logPath), { recursive: true });
-    const ns = `/proc/${spec.joinNamespacesOfPid}/ns`;
     const args = ['run', '-d', '--log-uri', `file://${spec.logPath}`];
-    const kinds = spec.sharePid ? (['network', 'ipc', 'uts', 'pid'] as const) : (['network', 'ipc', 'uts'] as const);
-    for (const kind of kinds) args.push('--with-ns', `${kind}:${ns}/${kind === 'network' ? 'net' : kind}`);
+    for (const kind of ['network', 'ipc', 'uts', 'pid'] as const) {
+      const path = spec.namespaces[kind];
+      if (path === undefined) {
+        if (kind === 'pid') continue;
+        throw new RuntimeError(`container ${spec.id}: no ${kind} namespace given; a pod's containers join the pod's namespaces`, { code: 'E_SANDBOX' });
+      }
+      if (!isAbsolute(path) || /[\s,:]/.test(path)) throw new RuntimeError(`container ${spec.id}: ${kind} namespace path ${JSON.stringify(path)} must be absolute, without spaces, commas or colons (ctr cannot pass them)`, { code: 'E_SANDBOX' });
+      args.push('--with-ns', `${kind}:${path}`);
+    }
     for (const mount of spec.mounts ?? []) args.push('--mount', mountFlag(mount));
     for (const [key, value] of Object.entries(spec.env ?? {})) {
       if (key.length === 0 || key.includes('=')) throw new RuntimeError(`container ${spec.id}: bad environment variable name ${JSON.stringify(key)}`, { code: 'E_ENV' });

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_BINARY, BUSYBOX_IMAGE, buildBusyboxImageArchive } from './busybox-image.ts';
+import { BUSYBOX_BINARY, BUSYBOX_IMAGE, buildBusyboxImageArchive, GO_ARCH } from './busybox-image.ts';
 import type { Ctr } from './ctr.ts';
 import { RuntimeError } from './errors.ts';
 import { normalizeImageName } from './image-names.ts';
@@ -59,6 +59,49 @@ export async function hasImage(ctr: Ctr, ref: string): Promise<boolean> {
   const name = normalizeImageName(ref);
   const { stdout } = await ctr.run(['images', 'ls', '-q', `name==${name}`]);
   return stdout.split('\n').some((line) => line.trim() === name);
+}
+
+/** What an image's config says a container runs (OCI image config `config.Entrypoint`, `Cmd`). */
+export interface ImageRunConfig {
+  /** The image's digest (index or manifest): the config of one digest never changes. */
+  digest: string;
+  entrypoint: string[];
+  cmd: string[];
+}
+
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+
+async function content<T>(ctr: Ctr, digest: string): Promise<T> {
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new RuntimeError(`not a content digest: ${JSON.stringify(digest)}`, { code: 'E_IMAGE' });
+  const { stdout } = await ctr.run(['content', 'get', digest], { maxOutputBytes: 4 * 1024 * 1024 });
+  return JSON.parse(stdout) as T;
+}
+
+/**
+ * Reads the image's config from containerd's content store (`ctr content get`: the index, this
+ * machine's manifest in it, the config). Undefined when the image is not here. `cached` answers
+ * for a digest whose config was read before (one `ctr images ls` then).
+ */
+export async function imageRunConfig(ctr: Ctr, ref: string, cached?: (digest: string) => ImageRunConfig | undefined): Promise<ImageRunConfig | undefined> {
+  const name = normalizeImageName(ref);
+  const { stdout } = await ctr.run(['images', 'ls', `name==${name}`]);
+  const image = parseImageList(stdout).find((entry) => entry.name === name);
+  if (image === undefined) return undefined;
+  const known = cached?.(image.digest);
+  if (known !== undefined) return known;
+  let manifestDigest = image.digest;
+  if (INDEX_TYPES.has(image.mediaType)) {
+    type Index = { manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] };
+    const manifests = (await content<Index>(ctr, image.digest)).manifests ?? [];
+    const mine = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === (GO_ARCH[process.arch] ?? process.arch)) ?? manifests[0];
+    if (mine === undefined) throw new RuntimeError(`image ${name}: its index lists no manifest`, { code: 'E_IMAGE' });
+    manifestDigest = mine.digest;
+  }
+  const manifest = await content<{ config?: { digest?: string } }>(ctr, manifestDigest);
+  if (manifest.config?.digest === undefined) throw new RuntimeError(`image ${name}: its manifest ${manifestDigest} names no config`, { code: 'E_IMAGE' });
+  const config = await content<{ config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } }>(ctr, manifest.config.digest);
+  return { digest: image.digest, entrypoint: config.config?.Entrypoint ?? [], cmd: config.config?.Cmd ?? [] };
 }
 
 /** Removes the image; false if it was not there (idempotent). */

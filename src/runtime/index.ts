@@ -10,8 +10,8 @@ export { Limiter } from './limiter.ts';
 export { CtrError, RuntimeError } from './errors.ts';
 export type { CtrErrorDetails } from './errors.ts';
 export { normalizeImageName } from './image-names.ts';
-export { ensureBusyboxImage, hasImage, importImage, listImages, parseImageList, removeImage } from './images.ts';
-export type { EnsureBusyboxOptions, ImageInfo, ImportOptions } from './images.ts';
+export { ensureBusyboxImage, hasImage, imageRunConfig, importImage, listImages, parseImageList, removeImage } from './images.ts';
+export type { EnsureBusyboxOptions, ImageInfo, ImageRunConfig, ImportOptions } from './images.ts';
 export { BUSYBOX_BINARY, BUSYBOX_IMAGE, buildBusyboxImageArchive } from './busybox-image.ts';
 export { buildTar } from './tar.ts';
 export type { TarEntry } from './tar.ts';
@@ -27,8 +27,12 @@ export {
   sandboxId,
 } from './ids.ts';
 export type { PodRef } from './ids.ts';
-export { Containers, parseTaskList, SANDBOX_COMMAND } from './containers.ts';
-export type { ContainerInfo, ContainerSpec, ExecResult, Mount, SandboxSpec, TaskListEntry, TaskState, TaskStatus } from './containers.ts';
+export { Containers, namespacesOfPid, parseTaskList, SANDBOX_COMMAND } from './containers.ts';
+export type { ContainerInfo, ContainerSpec, ExecResult, JoinedNamespaces, Mount, SandboxSpec, TaskListEntry, TaskState, TaskStatus } from './containers.ts';
+export { isNamespaceMounted, pinPodNamespaces, podNamespacePaths, releasePodNamespaces } from './pod-namespaces.ts';
+export type { PinnedKind, PinOptions, PodNamespacePaths } from './pod-namespaces.ts';
+export { isMountPoint, mountsUnder, mountTmpfs, unmountUnder } from './mounts.ts';
+export type { TmpfsOptions } from './mounts.ts';
 export { parseEventLine, TaskEvents } from './events.ts';
 export type { TaskEvent, TaskExit } from './events.ts';
 export { CGROUP_ROOT, cgroupVersion, oomCounterFile, readOomKills } from './cgroups.ts';

@@ -7,7 +7,7 @@ import type { Logger } from '../log/index.ts';
 import { Containers } from './containers.ts';
 import { Ctr, DEFAULT_NAMESPACE } from './ctr.ts';
 import { TaskEvents } from './events.ts';
-import { ensureBusyboxImage, hasImage, importImage, listImages, removeImage, type EnsureBusyboxOptions, type ImageInfo, type ImportOptions } from './images.ts';
+import { ensureBusyboxImage, hasImage, imageRunConfig, importImage, listImages, removeImage, type EnsureBusyboxOptions, type ImageInfo, type ImageRunConfig, type ImportOptions } from './images.ts';
 import { CGROUP_ROOT, ensureCgroupMounts } from './cgroups.ts';
 import { ContainerdSupervisor, ExternalContainerd, type Containerd, type StopOptions } from './supervisor.ts';
 
@@ -24,6 +24,10 @@ export interface StartRuntimeOptions {
   /** ctr processes at once per lane (default 4). */
   concurrency?: number;
 }
+
+/** How long a present image is believed present without asking containerd again. */
+const IMAGE_PRESENT_TTL_MS = 10_000;
+const IMAGE_CONFIGS_MAX = 256;
 
 export class Runtime {
   readonly containerd: Containerd;
@@ -51,12 +55,41 @@ export class Runtime {
     return listImages(this.ctr);
   }
 
-  removeImage(ref: string): Promise<boolean> {
-    return removeImage(this.ctr, ref);
+  async removeImage(ref: string): Promise<boolean> {
+    this.#present.clear();
+    try {
+      return await removeImage(this.ctr, ref);
+    } finally {
+      this.#present.clear();
+    }
   }
 
-  hasImage(ref: string): Promise<boolean> {
-    return hasImage(this.ctr, ref);
+  /**
+   * Whether the image is here. A yes is remembered for IMAGE_PRESENT_TTL_MS (every pod start asks,
+   * and a `ctr images ls` is a process start); removeImage forgets it at once, and a container
+   * start that then fails names the missing image anyway.
+   */
+  async hasImage(ref: string): Promise<boolean> {
+    const seenAt = this.#present.get(ref);
+    if (seenAt !== undefined && Date.now() - seenAt < IMAGE_PRESENT_TTL_MS) return true;
+    const present = await hasImage(this.ctr, ref);
+    if (present) this.#present.set(ref, Date.now());
+    else this.#present.delete(ref);
+    return present;
+  }
+
+  /** Images found present, by reference, with when. */
+  readonly #present = new Map<string, number>();
+  /** Image configs by image digest (content never changes under a digest). */
+  readonly #configs = new Map<string, ImageRunConfig>();
+
+  /** The image's ENTRYPOINT and CMD, from its config in the content store; undefined if absent. */
+  async imageRunConfig(ref: string): Promise<ImageRunConfig | undefined> {
+    const config = await imageRunConfig(this.ctr, ref, (digest) => this.#configs.get(digest));
+    if (config === undefined || this.#configs.has(config.digest)) return config;
+    if (this.#configs.size >= IMAGE_CONFIGS_MAX) this.#configs.delete(this.#configs.keys().next().value!);
+    this.#configs.set(config.digest, config);
+    return config;
   }
 
   ensureBusyboxImage(options?: EnsureBusyboxOptions): Promise<boolean> {

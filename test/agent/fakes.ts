@@ -12,6 +12,7 @@ import type {
   ImageStore,
   LogOwner,
   NetworkProber,
+  PodNamespaces,
   PodNetwork,
   PodNetworkRef,
   PortMapping,
@@ -19,6 +20,7 @@ import type {
   RuntimeContainer,
   SandboxRequest,
   TimerHandle,
+  VolumeMounts,
 } from '../../src/agent/ports.ts';
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID, LABEL_SANDBOX } from '../../src/agent/ports.ts';
 
@@ -196,7 +198,11 @@ export class FakeNetwork implements PodNetwork {
   #next = 2;
   failWith: string | undefined;
 
-  async setUp(pod: PodNetworkRef, portMappings: PortMapping[]): Promise<{ netnsPath: string; ip: string }> {
+  /** The pod process each setUp was told holds the netns (undefined: none running). */
+  readonly podPids: (number | undefined)[] = [];
+
+  async setUp(pod: PodNetworkRef, portMappings: PortMapping[], podPid?: number): Promise<{ netnsPath: string; ip: string }> {
+    this.podPids.push(podPid);
     if (this.failWith) throw new Error(this.failWith);
     let entry = this.attached.get(pod.uid);
     if (!entry) {
@@ -216,6 +222,56 @@ export class FakeNetwork implements PodNetwork {
   }
 }
 
+/** Pinned IPC/UTS namespaces as a map from directory to what they were pinned with. */
+export class FakeNamespaces implements PodNamespaces {
+  readonly pinned = new Map<string, { hostname: string; fromPid?: number; serial: number }>();
+  readonly pins: { dir: string; hostname: string; fromPid?: number; created: boolean }[] = [];
+  readonly released: string[] = [];
+  #serial = 0;
+  failWith: string | undefined;
+
+  async pin(dir: string, options: { hostname: string; fromPid?: number }): Promise<{ ipc: string; uts: string; created: boolean }> {
+    if (this.failWith) throw new Error(this.failWith);
+    let created = false;
+    if (!this.pinned.has(dir)) {
+      created = options.fromPid === undefined;
+      this.pinned.set(dir, { hostname: options.hostname, ...(options.fromPid !== undefined ? { fromPid: options.fromPid } : {}), serial: this.#serial++ });
+    }
+    this.pins.push({ dir, ...options, created });
+    return { ipc: join(dir, 'ipc'), uts: join(dir, 'uts'), created };
+  }
+
+  async release(dir: string): Promise<void> {
+    this.released.push(dir);
+    this.pinned.delete(dir);
+  }
+
+  /** The pins are gone, as after a reboot (/run is a tmpfs) or a restart in a new mount namespace. */
+  forgetAll(): void {
+    this.pinned.clear();
+  }
+}
+
+/** tmpfs mounts as a set of paths; unmountUnder forgets those under a directory. */
+export class FakeMounts implements VolumeMounts {
+  readonly tmpfsAt = new Map<string, { mode: number; sizeBytes?: number }>();
+  readonly unmounted: string[] = [];
+
+  async tmpfs(path: string, options: { mode: number; sizeBytes?: number }): Promise<void> {
+    if (!existsSync(path)) throw new Error(`mount: ${path}: mount point does not exist`);
+    if (!this.tmpfsAt.has(path)) this.tmpfsAt.set(path, options);
+  }
+
+  async unmountUnder(dir: string): Promise<void> {
+    for (const path of [...this.tmpfsAt.keys()]) {
+      if (path.startsWith(`${dir}/`)) {
+        this.tmpfsAt.delete(path);
+        this.unmounted.push(path);
+      }
+    }
+  }
+}
+
 export class FakeImages implements ImageStore {
   readonly present = new Set<string>(['docker.io/library/busybox:latest']);
 
@@ -231,8 +287,11 @@ export class FakeImages implements ImageStore {
     return this.present.has(this.normalize(ref));
   }
 
-  async entrypoint(): Promise<string[] | undefined> {
-    return [];
+  /** ENTRYPOINT by normalised image name (none: empty). */
+  readonly entrypoints = new Map<string, string[]>();
+
+  async entrypoint(ref: string): Promise<string[] | undefined> {
+    return this.entrypoints.get(this.normalize(ref)) ?? [];
   }
 }
 

@@ -11,7 +11,7 @@ import type { KObject } from '../../src/model/index.ts';
 import { findResource } from '../../src/model/index.ts';
 import { startTestApi, type TestApi } from '../api/resource-helpers.ts';
 import { quietLogger } from '../store/store-helpers.ts';
-import { FakeClock, FakeImages, FakeLogs, FakeNetwork, FakeProber, FakeRuntime, settle } from './fakes.ts';
+import { FakeClock, FakeImages, FakeLogs, FakeMounts, FakeNamespaces, FakeNetwork, FakeProber, FakeRuntime, settle } from './fakes.ts';
 
 export const NODE = 'gw1';
 export const podsInfo = findResource('', 'v1', 'pods')!;
@@ -25,6 +25,8 @@ export interface Harness {
   clock: FakeClock;
   runtime: FakeRuntime;
   network: FakeNetwork;
+  namespaces: FakeNamespaces;
+  mounts: FakeMounts;
   images: FakeImages;
   logs: FakeLogs;
   prober: FakeProber;
@@ -52,6 +54,8 @@ export async function startHarness(options: { startAgent?: boolean } = {}): Prom
     clock,
     runtime: new FakeRuntime(clock),
     network: new FakeNetwork(),
+    namespaces: new FakeNamespaces(),
+    mounts: new FakeMounts(),
     images: new FakeImages(),
     logs: new FakeLogs(join(dataDir, 'logs')),
     prober: new FakeProber(),
@@ -88,6 +92,8 @@ export async function startHarness(options: { startAgent?: boolean } = {}): Prom
       runtime: h.runtime,
       images: h.images,
       network: h.network,
+      namespaces: h.namespaces,
+      mounts: h.mounts,
       logs: h.logs,
       api: h.api,
       watch: test.resources.cache,

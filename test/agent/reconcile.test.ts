@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LABEL_POD_UID } from '../../src/agent/ports.ts';
-import { condition, configMapsInfo, containerStatus, eventsInfo, NODE, nodesInfo, phaseOf, startHarness, type Harness } from './harness.ts';
+import { findResource } from '../../src/model/index.ts';
+import { condition, configMapsInfo, containerStatus, eventsInfo, NODE, nodesInfo, phaseOf, podsInfo, startHarness, type Harness } from './harness.ts';
 
 async function withHarness(fn: (h: Harness) => Promise<void>, options: { startAgent?: boolean } = {}): Promise<void> {
   const h = await startHarness(options);
@@ -40,7 +41,7 @@ describe('agent: pods come up', () => {
       assert.deepEqual((node['spec'] as { podCIDR: string }).podCIDR, '10.42.0.0/24');
     }));
 
-  it('runs a pod: network, sandbox, containers with env, mounts, limits; status Running with podIP', () =>
+  it('runs a pod: network, pinned IPC/UTS namespaces, one container start with env, mounts, limits; status Running with podIP', () =>
     withHarness(async (h) => {
       await h.test.resources.api.create(configMapsInfo, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { GREETING: 'hello', 'app.conf': 'x=1' } }, { dryRun: false });
       const pod = await h.createPod('web', {
@@ -92,7 +93,11 @@ describe('agent: pods come up', () => {
       assert.equal(req.memoryLimitBytes, 64 * 2 ** 20);
       assert.equal(req.cpuLimitCores, 0.5);
       assert.equal(req.labels[LABEL_POD_UID], uid);
-      assert.ok(req.sandboxPid > 0);
+      // One container start per pod: it joins the netns and the pinned IPC/UTS namespaces by path.
+      const pins = join(h.dataDir, 'pods', uid, 'ns');
+      assert.deepEqual(req.namespaces, { network: `/run/netns/fake-${uid}`, ipc: join(pins, 'ipc'), uts: join(pins, 'uts') });
+      assert.deepEqual(h.namespaces.pinned.get(pins), { hostname: 'web', serial: 0 });
+      assert.equal(h.runtime.count('runSandbox'), 0, 'no sandbox container without shareProcessNamespace');
       const byDest = Object.fromEntries(req.mounts.map((m) => [m.destination, m]));
       assert.equal(readFileSync(byDest['/etc/app']!.source + '/app.conf', 'utf8'), 'x=1');
       assert.equal(byDest['/etc/app']!.readOnly, true);
@@ -101,6 +106,8 @@ describe('agent: pods come up', () => {
       assert.equal(readFileSync(byDest['/etc/hostname']!.source, 'utf8'), 'web\n');
       assert.ok(existsSync(byDest['/scratch']!.source));
 
+      // One reconcile brought it up: the watch event of its own status write is no news.
+      assert.equal(h.network.podPids.length, 1, 'one reconcile (network setUp) so far');
       // Nothing changes: no more status writes however often the pod is reconciled.
       const writes = h.statusWrites;
       await h.agent.resync();
@@ -239,6 +246,7 @@ describe('agent: deletion and cleanup', () => {
       assert.equal([...h.runtime.containers.keys()].length, 0);
       assert.ok(h.network.tornDown.includes(uid));
       assert.ok(h.logs.removed.includes(uid));
+      assert.equal(h.namespaces.pinned.size, 0, 'the IPC/UTS pins are released');
       assert.equal(existsSync(join(h.dataDir, 'pods', uid)), false);
     }));
 
@@ -248,17 +256,80 @@ describe('agent: deletion and cleanup', () => {
         // What a previous run left: a sandbox and container of a pod that no longer exists, its
         // network and directory, and a container with no pod labels at all.
         const uid = 'gone-uid';
-        await h.runtime.runSandbox({ id: `${uid}.sandbox`, netnsPath: '/x', hostname: 'gone', labels: { [LABEL_POD_UID]: uid, 'io.bramble.pod.namespace': 'default', 'io.bramble.pod.name': 'gone', 'io.bramble.sandbox': 'true' } });
-        await h.runtime.runContainer({ id: `${uid}_c`, image: 'i', argv: [], env: {}, mounts: [], sandboxPid: 1, sharePid: false, logPath: '/x', labels: { [LABEL_POD_UID]: uid, 'io.bramble.pod.namespace': 'default', 'io.bramble.pod.name': 'gone', 'io.bramble.container.name': 'c' } });
-        await h.runtime.runContainer({ id: 'stray', image: 'i', argv: [], env: {}, mounts: [], sandboxPid: 1, sharePid: false, logPath: '/x', labels: {} });
+        const ns = { network: '/x/net', ipc: '/x/ipc', uts: '/x/uts' };
+        await h.runtime.runSandbox({ id: `${uid}.sandbox`, netnsPath: '/x', pinned: ns, hostname: 'gone', labels: { [LABEL_POD_UID]: uid, 'io.bramble.pod.namespace': 'default', 'io.bramble.pod.name': 'gone', 'io.bramble.sandbox': 'true' } });
+        await h.runtime.runContainer({ id: `${uid}_c`, image: 'i', argv: [], env: {}, mounts: [], namespaces: ns, logPath: '/x', labels: { [LABEL_POD_UID]: uid, 'io.bramble.pod.namespace': 'default', 'io.bramble.pod.name': 'gone', 'io.bramble.container.name': 'c' } });
+        await h.runtime.runContainer({ id: 'stray', image: 'i', argv: [], env: {}, mounts: [], namespaces: ns, logPath: '/x', labels: {} });
         await h.network.setUp({ uid, namespace: 'default', name: 'gone' }, []);
+        const pins = join(h.dataDir, 'pods', uid, 'ns');
+        await h.namespaces.pin(pins, { hostname: 'gone' });
         mkdirSync(join(h.dataDir, 'pods', 'other-gone'), { recursive: true });
         await h.startAgent();
         await h.until('cleaned up', () => h.runtime.containers.size === 0 && h.network.attached.size === 0 && !existsSync(join(h.dataDir, 'pods', 'other-gone')));
         assert.ok(h.runtime.calls.some((c) => c.op === 'stop' && c.id === `${uid}_c`));
+        assert.ok(h.namespaces.released.includes(pins) && !h.namespaces.pinned.has(pins), 'the pins of a gone pod are released');
       },
       { startAgent: false },
     ));
+});
+
+describe('agent: pods the leader evicted while this gateway was cut off', () => {
+  it('a bare pod the leader marked Failed (NodeLost) is stopped, not restarted, and its status left as the leader wrote it', () =>
+    withHarness(async (h) => {
+      const pod = await h.createPod('lost', { terminationGracePeriodSeconds: 3, containers: [busybox('c'), busybox('d')] });
+      const uid = pod.metadata.uid!;
+      await running(h, 'lost');
+      const runs = h.runtime.count('runContainer');
+      const current = (await h.pod('lost'))!;
+      // What the leader's node lifecycle controller writes for a bare pod on a lost node.
+      const evicted = { ...(current['status'] as Record<string, unknown>), phase: 'Failed', reason: 'NodeLost', message: `Node ${NODE} which was running pod lost is unresponsive` };
+      await h.api.replaceStatus(podsInfo, 'default', 'lost', uid, evicted);
+      await h.until('containers stopped', () => ['c', 'd'].every((name) => h.runtime.find(uid, name)?.state === 'exited'));
+      assert.ok(h.runtime.calls.some((c) => c.op === 'stop' && c.id === `${uid}_c` && c.graceSeconds === 3));
+      // Their exits, a resync and time passing restart nothing and write nothing.
+      const writes = h.statusWrites;
+      await h.agent.resync();
+      await h.clock.advance(120_000);
+      await h.agent.idle();
+      assert.equal(h.runtime.count('runContainer'), runs, 'no container started again');
+      assert.equal(h.statusWrites, writes, 'the status is the leader\'s');
+      const after = (await h.pod('lost'))!['status'] as Record<string, unknown>;
+      assert.equal(after['phase'], 'Failed');
+      assert.equal(after['reason'], 'NodeLost');
+      assert.ok(h.network.tornDown.includes(uid), 'its address is given back');
+      assert.equal(h.namespaces.pinned.size, 0, 'its IPC/UTS pins are released');
+    }));
+
+  it('after an agent restart (the gateway rebooted while cut off) a Failed pod\'s running containers are stopped too', () =>
+    withHarness(async (h) => {
+      const pod = await h.createPod('lost2', { containers: [busybox('c')] });
+      const uid = pod.metadata.uid!;
+      await running(h, 'lost2');
+      await h.agent.stop();
+      const current = (await h.pod('lost2'))!;
+      await h.api.replaceStatus(podsInfo, 'default', 'lost2', uid, { ...(current['status'] as Record<string, unknown>), phase: 'Failed', reason: 'NodeLost' });
+      const runs = h.runtime.count('runContainer');
+      await h.startAgent();
+      await h.until('container stopped', () => h.runtime.find(uid, 'c')?.state === 'exited');
+      await h.clock.advance(60_000);
+      await h.agent.idle();
+      assert.equal(h.runtime.count('runContainer'), runs);
+      assert.equal(((await h.pod('lost2'))!['status'] as { reason?: string }).reason, 'NodeLost');
+    }));
+
+  it('a pod the leader deletes (deletionTimestamp) while the gateway was away is stopped and removed when it is back', () =>
+    withHarness(async (h) => {
+      const pod = await h.createPod('gone', { terminationGracePeriodSeconds: 4, containers: [busybox('c')] });
+      const uid = pod.metadata.uid!;
+      await running(h, 'gone');
+      await h.agent.stop();
+      await h.until('node registered', async () => (await h.api.get(nodesInfo, undefined, NODE)) !== undefined);
+      assert.equal((await h.test.call('DELETE', '/api/v1/namespaces/default/pods/gone')).status, 202);
+      await h.startAgent();
+      await h.until('pod removed', async () => (await h.pod('gone')) === undefined);
+      assert.ok(h.runtime.calls.some((c) => c.op === 'stop' && c.id === `${uid}_c` && c.graceSeconds === 4));
+      assert.equal(h.runtime.containers.size, 0);
+    }));
 });
 
 describe('agent: restart, reboot, offline', () => {
@@ -300,9 +371,12 @@ describe('agent: restart, reboot, offline', () => {
       await h.agent.stop();
       h.runtime.reboot();
       h.network.attached.clear();
+      h.namespaces.forgetAll();
       h.offline = true; // no peers yet after the reboot
       await h.startAgent();
-      await h.until('containers running again', () => [...h.runtime.containers.values()].filter((c) => c.state === 'running').length === 4);
+      await h.until('containers running again', () => [...h.runtime.containers.values()].filter((c) => c.state === 'running').length === 2);
+      assert.equal(h.namespaces.pinned.size, 2, 'new IPC/UTS pins for both pods');
+      assert.ok(h.namespaces.pins.slice(-2).every((p) => p.created && p.fromPid === undefined));
       const mount = [...h.runtime.calls].reverse().find((c) => c.op === 'runContainer' && c.request.mounts.some((m) => m.destination === '/data'));
       assert.ok(mount && mount.op === 'runContainer' && mount.request.mounts.some((m) => m.source === hostDir));
       h.offline = false;
@@ -331,6 +405,60 @@ describe('agent: restart, reboot, offline', () => {
       h.offline = false;
       await h.clock.advance(30_000);
       await h.until('newest status written', async () => containerStatus(await h.pod('off'), 'c')?.restartCount === 2 && containerStatus(await h.pod('off'), 'c')?.state.running !== undefined);
+    }));
+});
+
+describe('agent: command and args over the image\'s ENTRYPOINT and CMD', () => {
+  it('args alone run after the image\'s ENTRYPOINT; command replaces it; neither leaves ENTRYPOINT and CMD to the image', () =>
+    withHarness(async (h) => {
+      h.images.present.add('example.org/app:1');
+      h.images.entrypoints.set('example.org/app:1', ['/bin/app', '--serve']);
+      const image = 'example.org/app:1';
+      await h.createPod('args', { containers: [{ name: 'c', image, args: ['--port', '80'] }] });
+      await h.createPod('cmd', { containers: [{ name: 'c', image, command: ['/bin/other'], args: ['x'] }] });
+      await h.createPod('none', { containers: [{ name: 'c', image }] });
+      for (const name of ['args', 'cmd', 'none']) await running(h, name);
+      const argvOf = async (name: string) => {
+        const uid = (await h.pod(name))!.metadata.uid!;
+        const run = h.runtime.calls.find((c) => c.op === 'runContainer' && c.id === `${uid}_c`);
+        return run?.op === 'runContainer' ? run.request.argv : undefined;
+      };
+      assert.deepEqual(await argvOf('args'), ['/bin/app', '--serve', '--port', '80']);
+      assert.deepEqual(await argvOf('cmd'), ['/bin/other', 'x']);
+      assert.deepEqual(await argvOf('none'), [], 'the runtime runs the image\'s own ENTRYPOINT + CMD');
+    }));
+});
+
+describe('agent: memory-backed volumes', () => {
+  it('mounts a tmpfs for emptyDir medium Memory (with its sizeLimit) and for secrets, not for disk volumes; unmounts them on delete', () =>
+    withHarness(async (h) => {
+      await h.test.resources.api.create(findResource('', 'v1', 'secrets')!, 'default', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tok' }, data: { token: Buffer.from('s3cret').toString('base64') } }, { dryRun: false });
+      await h.test.resources.api.create(configMapsInfo, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } }, { dryRun: false });
+      const pod = await h.createPod('mem', {
+        containers: [busybox('c', { volumeMounts: ['fast', 'disk', 'tok', 'cfg'].map((name) => ({ name, mountPath: `/${name}` })) })],
+        volumes: [
+          { name: 'fast', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+          { name: 'disk', emptyDir: {} },
+          { name: 'tok', secret: { secretName: 'tok' } },
+          { name: 'cfg', configMap: { name: 'cfg' } },
+        ],
+      });
+      const uid = pod.metadata.uid!;
+      await running(h, 'mem');
+      const volumes = join(h.dataDir, 'pods', uid, 'volumes');
+      assert.deepEqual(
+        [...h.mounts.tmpfsAt.entries()].sort(),
+        [
+          [join(volumes, 'empty-dir', 'fast'), { mode: 0o777, sizeBytes: 16 * 2 ** 20 }],
+          [join(volumes, 'secret', 'tok'), { mode: 0o755 }],
+        ].sort(),
+      );
+      assert.equal(readFileSync(join(volumes, 'secret', 'tok', 'token'), 'utf8'), 's3cret');
+      await h.until('node registered', async () => (await h.api.get(nodesInfo, undefined, NODE)) !== undefined);
+      await h.test.call('DELETE', '/api/v1/namespaces/default/pods/mem');
+      await h.until('pod removed', async () => (await h.pod('mem')) === undefined);
+      assert.equal(h.mounts.tmpfsAt.size, 0, 'every tmpfs unmounted before the pod directory went');
+      assert.equal(h.mounts.unmounted.length, 2);
     }));
 });
 

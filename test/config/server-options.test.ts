@@ -52,7 +52,7 @@ describe('server options: defaults', () => {
       evictionTimeoutMillis: profile.timing.evictionTimeoutMillis,
       containerdSocket: undefined,
       disableAgent: false,
-      podCidr: '10.42.0.0/24',
+      podCidr: undefined,
     });
   });
 
@@ -93,7 +93,7 @@ describe('server options: flags', () => {
       evictionTimeoutMillis: 60_000,
       containerdSocket: undefined,
       disableAgent: false,
-      podCidr: '10.42.0.0/24',
+      podCidr: undefined,
     });
   });
 
@@ -155,6 +155,8 @@ describe('server options: refusals name the flag', () => {
     assert.equal(options.podCidr, '10.42.3.0/24');
     assert.equal(options.disableAgent, false);
     assert.equal(parseServerOptions(['--disable-agent'], defaults).disableAgent, true);
+    // Without --pod-cidr the cluster assigns one at join (no shared default for every gateway).
+    assert.equal(parseServerOptions([], defaults).podCidr, undefined);
     assert.match(refusal(['--pod-cidr', '10.42.0.7/24']), /not a network address/);
     assert.match(refusal(['--pod-cidr', '10.42.0.0/8']), /--pod-cidr: expected an IPv4 CIDR/);
     assert.match(refusal(['--containerd-socket', 'rel.sock']), /absolute path/);

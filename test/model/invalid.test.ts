@@ -66,7 +66,12 @@ const CASES: Case[] = [
   { name: 'replicas beyond int32', kind: 'Deployment', base: F.NGINX_DEPLOYMENT, change: (o) => { o.spec.replicas = 2 ** 31; }, field: 'spec.replicas', reason: 'FieldValueTypeInvalid', message: /expected a 32-bit integer/ },
   { name: 'a typo in a container field', kind: 'Pod', base: F.NAMED_PORT_POD, change: (o) => { c0(o).bogusField = 1; }, field: 'spec.containers[0].bogusField', reason: 'FieldValueUnknown', message: 'unknown field "bogusField"' },
   { name: 'a typo in a template container field', kind: 'Deployment', base: F.NGINX_DEPLOYMENT, change: (o) => { tpl(o).containers[0].imagePolicy = 'Always'; }, field: 'spec.template.spec.containers[0].imagePolicy', reason: 'FieldValueUnknown' },
-  { name: 'spec.affinity', kind: 'Pod', base: F.NAMED_PORT_POD, change: (o) => { pod(o).affinity = { nodeAffinity: {} }; }, field: 'spec.affinity', reason: 'FieldValueNotSupported', message: 'bramble does not support "affinity": use nodeSelector or nodeName' },
+  {
+    name: 'a pod affinity namespaceSelector with terms',
+    kind: 'Pod', base: F.NAMED_PORT_POD,
+    change: (o) => { pod(o).affinity = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, namespaceSelector: { matchLabels: { team: 'a' } }, topologyKey: 'topology.kubernetes.io/zone' }] } }; },
+    field: 'spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaceSelector', reason: 'FieldValueNotSupported', message: /^bramble does not support "namespaceSelector": bramble's scheduler does not read namespace labels/,
+  },
   { name: 'a persistentVolumeClaim volume', kind: 'Pod', base: F.CONFIGMAP_DEMO_POD, change: (o) => { o.spec.volumes[0] = { name: 'config', persistentVolumeClaim: { claimName: 'data' } }; }, field: 'spec.volumes[0].persistentVolumeClaim', reason: 'FieldValueNotSupported', message: /^bramble does not support "persistentVolumeClaim": supported volume types: emptyDir, hostPath, configMap, secret$/ },
   { name: 'container lifecycle hooks', kind: 'Pod', base: F.NAMED_PORT_POD, change: (o) => { c0(o).lifecycle = { preStop: { exec: { command: ['sleep', '5'] } } }; }, field: 'spec.containers[0].lifecycle', reason: 'FieldValueNotSupported' },
   { name: 'pod priority', kind: 'Pod', base: F.NAMED_PORT_POD, change: (o) => { pod(o).priority = 1000; }, field: 'spec.priority', reason: 'FieldValueNotSupported' },
@@ -249,7 +254,7 @@ describe('collecting causes', () => {
     const d = yaml(F.NGINX_DEPLOYMENT) as Manifest;
     d.metadata.name = 'Bad_Name';
     d.spec.replicas = '3';
-    d.spec.template.spec.affinity = { nodeAffinity: {} };
+    d.spec.template.spec.hostPID = true;
     d.spec.template.spec.containers[0].bogusField = true;
     delete d.spec.template.spec.containers[0].image;
     d.spec.template.spec.containers[0].ports[0].protocol = 'SCTP';
@@ -262,8 +267,8 @@ describe('collecting causes', () => {
       [
         'FieldValueInvalid metadata.name',
         'FieldValueInvalid spec.template.metadata.labels',
-        'FieldValueNotSupported spec.template.spec.affinity',
         'FieldValueNotSupported spec.template.spec.containers[0].ports[0].protocol',
+        'FieldValueNotSupported spec.template.spec.hostPID',
         'FieldValueRequired spec.template.spec.containers[0].image',
         'FieldValueTypeInvalid spec.replicas',
         'FieldValueUnknown spec.template.spec.containers[0].bogusField',

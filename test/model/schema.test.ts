@@ -118,11 +118,13 @@ describe('notes for the README', () => {
     for (const kind of ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'ConfigMap', 'Secret', 'Event', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Ingress']) {
       assert.ok(fieldNotes(kind).length > 0, kind);
     }
-    assert.ok(paths('Pod', 'notImplemented').includes('spec.affinity'));
+    assert.ok(!paths('Pod', 'notImplemented').includes('spec.affinity'), 'affinity is supported');
+    assert.ok(paths('Pod', 'notImplemented').includes('spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[].namespaceSelector'));
+    assert.ok(paths('Pod', 'notImplemented').includes('spec.topologySpreadConstraints[].nodeTaintsPolicy=Honor'));
     assert.ok(paths('Pod', 'notImplemented').includes('spec.volumes[].persistentVolumeClaim'));
     assert.ok(paths('Pod', 'notImplemented').includes('spec.containers[].lifecycle'));
     assert.ok(paths('Service', 'notImplemented').includes('spec.type=LoadBalancer'));
-    assert.ok(paths('Deployment', 'notImplemented').includes('spec.template.spec.affinity'));
+    assert.ok(paths('Deployment', 'notImplemented').includes('spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[].mismatchLabelKeys'));
     assert.ok(paths('Pod', 'inert').includes('spec.serviceAccountName'));
     assert.ok(paths('Service', 'inert').includes('spec.externalTrafficPolicy'));
   });

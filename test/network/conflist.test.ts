@@ -170,7 +170,8 @@ describe('network config and results', () => {
     const bridge = l.plugins[0]!;
     assert.equal(bridge['bridge'], 'bramble0');
     assert.equal(bridge['isGateway'], true);
-    assert.equal(bridge['ipMasq'], true);
+    assert.equal(bridge['ipMasq'], false, 'one masquerade chain for all pods (ensurePodMasquerade), not rules per pod');
+    assert.equal(podNetworkConfigList({ ipamDataDir: '/d', ipMasq: true }).plugins[0]!['ipMasq'], true);
     assert.equal(bridge['hairpinMode'], true);
     assert.deepEqual(bridge['ipam'], {
       type: 'host-local',

@@ -167,9 +167,24 @@ describe('pod network with real CNI plugins', opts, () => {
     });
   });
 
-  test('DEL succeeds when the pod netns is already gone, and removes the masquerade rule too', opts, async () => {
+  test('without per-pod ipMasq: one masquerade chain for the pod CIDR, no iptables rules per pod, no portmap without hostPorts', opts, async () => {
     await withLab(async (lab) => {
-      const { ns, attachment, network } = await attach(lab, 'g');
+      const { attachment } = await attach(lab, 'm');
+      const nat = await lab.exec(lab.gw, ['iptables', '-t', 'nat', '-S']);
+      assert.match(nat, /-A POSTROUTING -s 10\.42\.0\.0\/24 .*-j BRAMBLE-POSTROUTING/);
+      assert.match(nat, /-A BRAMBLE-POSTROUTING -d 10\.42\.0\.0\/16 -j RETURN/);
+      assert.match(nat, /-A BRAMBLE-POSTROUTING -j MASQUERADE/);
+      assert.doesNotMatch(nat, new RegExp(ipMasqChainName('bramble', attachment.podUid)));
+      assert.doesNotMatch(nat, /CNI-HOSTPORT-DNAT.*\n.*-j CNI-DN-/, 'no portmap rules for a pod without hostPorts');
+      const [entry] = (await lab.network().list()).filter((e) => e.podUid === attachment.podUid);
+      assert.ok(entry?.complete);
+    });
+  });
+
+  test('DEL succeeds when the pod netns is already gone, and removes the (per-pod ipMasq) masquerade rule too', opts, async () => {
+    await withLab(async (lab) => {
+      // An attachment made with the bridge's own masquerade rule (as bramble did before).
+      const { ns, attachment, network } = await attach(lab, 'g', {}, lab.network({ ipMasq: true }));
       const chain = ipMasqChainName('bramble', attachment.podUid);
       assert.match(await lab.exec(lab.gw, ['iptables', '-t', 'nat', '-S']), new RegExp(chain));
       await removePodNetns(ns.name);
@@ -218,7 +233,9 @@ describe('pod network with real CNI plugins', opts, () => {
       );
       const network = lab.network({ cniPath: `${fakes}:/usr/lib/cni` });
       const ns = await lab.podNetns('f');
-      await assert.rejects(network.setUp({ podUid: 'uid-fail', namespace: 'default', name: 'f', netnsPath: ns.path }), (error: unknown) => {
+      // A hostPort, or portmap is not called at all.
+      const portMappings = [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' as const }];
+      await assert.rejects(network.setUp({ podUid: 'uid-fail', namespace: 'default', name: 'f', netnsPath: ns.path, portMappings }), (error: unknown) => {
         assert.ok(error instanceof CniError, String(error));
         assert.equal(error.plugin, 'portmap');
         assert.match(error.message, /fake portmap refuses/);

@@ -20,7 +20,8 @@ import { Agent, request } from 'undici';
 import { podNetnsName } from '../../src/network/netns.ts';
 import { writeTestProfile } from '../helpers/members.ts';
 
-const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
+// BRAMBLE_BUNDLE: run another build of the daemon (a private one while others rebuild dist/).
+const bundle = process.env.BRAMBLE_BUNDLE ?? join(process.cwd(), 'dist', 'bramble.mjs');
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const NETNS_DIR = '/run/netns';
 

@@ -2,7 +2,7 @@
 // the three probe kinds, graceful deletion, configMap volume updates, and the OOM killer. Each
 // test has its own gateway (daemon, containerd, netns), removed pass or fail.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { condition, cs, running, sleep, withGateway, type Pod } from './gateway.ts';
@@ -209,6 +209,8 @@ test('graceful delete: the container gets SIGTERM, handles it, and the pod goes 
     const left = gw.ctr(['containers', 'ls', '-q']).split('\n').filter((id) => id.startsWith(uid));
     assert.deepEqual(left, [], 'the pod\'s containers are removed');
     assert.deepEqual(gw.podNetns(), [], 'and its network namespace');
+    // The pod's directory went too: its pinned IPC/UTS namespaces were unmounted, then removed.
+    assert.equal(existsSync(join(gw.dataDir, 'pods', uid)), false, 'and its directory with the namespace pins');
   });
 });
 

@@ -1,11 +1,12 @@
 // The daemon dies, the pods do not: after `kill -9` the new daemon adopts the running containers
-// (same IDs, same PIDs, no restarts counted) and cleans up after a pod deleted while it was down.
+// (same IDs, same PIDs, no restarts counted), pins the pods' namespaces again from them (its
+// mount namespace is a new one), and cleans up after a pod deleted while it was down.
 // After a simulated reboot (containerd, every container, the pod namespaces, the bridge and the
 // firewall rules gone) the daemon starts every pod bound to it again from its own replica, with
 // their hostPath volumes' contents intact.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cs, running, sleep, withGateway, type Gateway, type Pod, type TaskRow } from './gateway.ts';
@@ -53,7 +54,7 @@ test('kill -9 of the daemon: the same containers and PIDs are adopted, no restar
   await withGateway(async (gw) => {
     const before = await fivePods(gw);
     const tasksBefore = gw.tasks();
-    assert.equal(tasksBefore.size, 10, 'a sandbox and a container per pod');
+    assert.equal(tasksBefore.size, 5, 'one container per pod, no sandbox');
 
     await gw.kill9();
     await gw.start();
@@ -72,12 +73,21 @@ test('kill -9 of the daemon: the same containers and PIDs are adopted, no restar
     }
     // the new daemon's containerd talks to the old shims
     assert.equal((await gw.exec('p0', 'c', ['cat', '/data/starts'])).stdout, 'start\n');
-    // A sandbox that dies after the restart is replaced in the pod's own netns: same IP, eth0 there.
+    // A container that dies after the restart starts again in the pod's own namespaces, which the
+    // new daemon pinned from it (its predecessor's pins are not visible in its mount namespace):
+    // same IP with eth0 there, same IPC and UTS namespaces, the pod's hostname.
     const p3 = before.get('p3')!;
-    gw.ctr(['tasks', 'kill', '-s', 'KILL', `${p3.metadata.uid}.sandbox`]);
-    const p3again = await gw.waitPod('p3', 'restarted with a new sandbox', (p) => (running(p) && cs(p, 'c')!.restartCount === 1 ? p : undefined));
+    const p3task = tasksOf(gw.tasks(), p3.metadata.uid)[0]!;
+    const nsOf = (pid: number) => ['net', 'ipc', 'uts'].map((kind) => readlinkSync(`/proc/${pid}/ns/${kind}`));
+    const namespacesBefore = nsOf(p3task.pid);
+    gw.ctr(['tasks', 'kill', '-s', 'KILL', p3task.id]);
+    const p3again = await gw.waitPod('p3', 'restarted', (p) => (running(p) && cs(p, 'c')!.restartCount === 1 ? p : undefined));
     assert.equal(p3again.status!.podIP, p3.status!.podIP, 'p3 keeps its address');
     await assertNetwork(gw, 'p3');
+    const p3new = tasksOf(gw.tasks(), p3.metadata.uid)[0]!;
+    assert.notEqual(p3new.pid, p3task.pid);
+    assert.deepEqual(nsOf(p3new.pid), namespacesBefore, 'the same network, IPC and UTS namespaces');
+    assert.equal((await gw.exec('p3', 'c', ['hostname'])).stdout, 'p3\n');
 
     // p4 is force-deleted while the agent is down (the API alone is up, as another member's
     // would be in a cluster), then the agent comes back.
@@ -87,15 +97,16 @@ test('kill -9 of the daemon: the same containers and PIDs are adopted, no restar
     const del = await gw.deletePod('p4', { gracePeriodSeconds: 0 });
     assert.equal(del.status, 200, JSON.stringify(del.json));
     assert.equal(await gw.getPod('p4'), undefined, 'gone from the API at once');
-    assert.equal(tasksOf(gw.tasks(), p4).length, 2, 'its containers still run while no agent looks');
+    assert.equal(tasksOf(gw.tasks(), p4).length, 1, 'its container still runs while no agent looks');
     await gw.stop();
     await gw.start();
     const t0 = Date.now();
     for (;;) {
       const left = gw.ctr(['containers', 'ls', '-q']).split('\n').filter((id) => id.startsWith(p4));
       const netnsLeft = gw.podNetns().filter((n) => n.endsWith(p4.replace(/-/g, '').slice(0, 12)));
-      if (left.length === 0 && netnsLeft.length === 0) break;
-      if (Date.now() - t0 > 20_000) assert.fail(`p4's containers [${left.join(', ')}] and network namespace [${netnsLeft.join(', ')}] still there 20 s after the agent came back`);
+      const dirLeft = existsSync(join(gw.dataDir, 'pods', p4));
+      if (left.length === 0 && netnsLeft.length === 0 && !dirLeft) break;
+      if (Date.now() - t0 > 20_000) assert.fail(`p4's containers [${left.join(', ')}], network namespace [${netnsLeft.join(', ')}] or directory with its pins (${dirLeft}) still there 20 s after the agent came back`);
       await sleep(200);
     }
     // its veth left the gateway's bridge: one per remaining pod
@@ -127,11 +138,11 @@ test('simulated reboot: every pod runs again from the local replica, hostPath co
     await Promise.all(
       PODS.map(async (name) => {
         // The stored status said Running before the reboot: wait for the agent's new status
-        // (starting again counts as a restart) and for new processes of the pod's sandbox and container.
+        // (starting again counts as a restart) and for a new process of the pod's container.
         const uid = before.get(name)!.metadata.uid;
         const fresh = () => {
           const mine = tasksOf(gw.tasks(), uid);
-          return mine.length === 2 && mine.every((t) => t.status === 'RUNNING' && !pidsBefore.has(t.pid));
+          return mine.length === 1 && mine.every((t) => t.status === 'RUNNING' && !pidsBefore.has(t.pid));
         };
         after.set(name, await gw.waitPod(name, 'Running again', (p) => (running(p) && cs(p, 'c')!.restartCount === 1 && fresh() ? p : undefined), 30_000));
       }),
@@ -140,7 +151,7 @@ test('simulated reboot: every pod runs again from the local replica, hostPath co
     console.log(`reboot recovery: ${PODS.length} pods running again in ${millis} ms (daemon start included)`);
 
     const tasks = gw.tasks();
-    assert.equal(tasks.size, 10, 'a new sandbox and container per pod');
+    assert.equal(tasks.size, 5, 'a new container per pod');
     for (const t of tasks.values()) {
       assert.equal(t.status, 'RUNNING', t.id);
       assert.ok(!pidsBefore.has(t.pid), `${t.id} is a new process`);
@@ -148,6 +159,7 @@ test('simulated reboot: every pod runs again from the local replica, hostPath co
     for (const name of PODS) {
       const r = await gw.exec(name, 'c', ['cat', '/data/marker', '/data/starts']);
       assert.equal(r.stdout, `kept-${name}\nstart\nstart\n`, `${name}: the hostPath kept what was written before the reboot`);
+      assert.equal((await gw.exec(name, 'c', ['hostname'])).stdout, `${name}\n`, `${name}: the hostname in its new UTS namespace`);
       assert.ok(after.get(name)!.status!.podIP!.startsWith('10.42.0.'), `${name}: pod IP ${after.get(name)!.status!.podIP}`);
       assert.equal(after.get(name)!.metadata.uid, before.get(name)!.metadata.uid);
       await assertNetwork(gw, name);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BUSYBOX_IMAGE, buildBusyboxImageArchive, ensureBusyboxImage, hasImage, importImage, listImages, removeImage } from '../../src/runtime/index.ts';
+import { BUSYBOX_BINARY, BUSYBOX_IMAGE, buildBusyboxImageArchive, ensureBusyboxImage, hasImage, imageRunConfig, importImage, listImages, removeImage } from '../../src/runtime/index.ts';
 import { startLab, type Lab } from './helpers.ts';
 
 describe('images (real containerd)', () => {
@@ -45,6 +45,21 @@ describe('images (real containerd)', () => {
     assert.equal(await removeImage(lab.ctr, 'example.org/tools/box:latest'), true);
     assert.equal(await removeImage(lab.ctr, 'example.org/tools/box:latest'), false);
     assert.equal(await hasImage(lab.ctr, 'example.org/tools/box'), false);
+  });
+
+  test('imageRunConfig reads ENTRYPOINT and CMD from the image config in the content store', async () => {
+    const file = join(lab.dir, 'entry.tar');
+    writeFileSync(file, buildBusyboxImageArchive(BUSYBOX_BINARY, process.arch, { entrypoint: ['/bin/echo', 'from-entrypoint'], cmd: ['default-arg'] }));
+    await importImage(lab.ctr, file, { baseName: 'example.org/tools/entry' });
+    const config = await imageRunConfig(lab.ctr, 'example.org/tools/entry');
+    assert.deepEqual({ entrypoint: config?.entrypoint, cmd: config?.cmd }, { entrypoint: ['/bin/echo', 'from-entrypoint'], cmd: ['default-arg'] });
+    assert.match(config!.digest, /^sha256:[0-9a-f]{64}$/);
+    // Read once per digest: a known digest is answered from the cache without the content reads.
+    assert.equal(await imageRunConfig(lab.ctr, 'example.org/tools/entry', () => ({ digest: 'cached', entrypoint: [], cmd: [] })).then((c) => c?.digest), 'cached');
+    assert.deepEqual((await imageRunConfig(lab.ctr, BUSYBOX_IMAGE))?.entrypoint, []);
+    assert.deepEqual((await imageRunConfig(lab.ctr, BUSYBOX_IMAGE))?.cmd, ['sh']);
+    assert.equal(await imageRunConfig(lab.ctr, 'example.org/no/such'), undefined);
+    await removeImage(lab.ctr, 'example.org/tools/entry');
   });
 
   test('a file that is not an image archive fails with ctr\'s reason', async () => {

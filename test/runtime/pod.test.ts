@@ -1,8 +1,9 @@
-// A pod for real: a sandbox in a fresh network namespace and containers that join its
-// namespaces; exec, graceful stop, OOM detection, logs (tail, follow, copy-truncate rotation).
+// A pod for real: a fresh network namespace, the pod's IPC and UTS namespaces pinned as files,
+// containers that join them by path (and a sandbox's PID namespace when they share one); exec,
+// graceful stop, OOM detection, logs (tail, follow, copy-truncate rotation).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -10,9 +11,13 @@ import {
   containerId,
   containerLogPath,
   ensureBusyboxImage,
+  isNamespaceMounted,
+  type JoinedNamespaces,
   LABEL_POD_UID,
+  pinPodNamespaces,
   podLabels,
   readLog,
+  releasePodNamespaces,
   rotateLog,
   sandboxId,
   type Containers,
@@ -24,6 +29,8 @@ describe('pod sandbox and containers (real containerd)', () => {
   let c: Containers;
   const pod = { namespace: 'default', name: 'web-0', uid: '9d1c2b3a-0000-4000-8000-00000000abcd' };
   let sandboxPid = 0;
+  let joined: JoinedNamespaces;
+  let pinDir = '';
   const logOf = (name: string) => containerLogPath(join(lab.dir, 'logs'), { namespace: pod.namespace, podName: pod.name, podUid: pod.uid, containerName: name });
 
   before(async () => {
@@ -31,9 +38,15 @@ describe('pod sandbox and containers (real containerd)', () => {
     c = lab.runtime.containers;
     await ensureBusyboxImage(lab.ctr, { workDir: lab.dir });
     const netnsPath = lab.addNetns();
-    ({ pid: sandboxPid } = await c.runSandbox({ id: sandboxId(pod.uid), netnsPath, hostname: pod.name, labels: podLabels(pod) }));
+    pinDir = join(lab.dir, 'pods', pod.uid, 'ns');
+    const { paths, created } = await pinPodNamespaces(pinDir, { hostname: pod.name });
+    assert.equal(created, true);
+    joined = { network: netnsPath, ...paths };
+    // The PID-namespace holder the containers that share PIDs join (shareProcessNamespace).
+    ({ pid: sandboxPid } = await c.runSandbox({ id: sandboxId(pod.uid), netnsPath, pinned: paths, hostname: pod.name, labels: podLabels(pod) }));
   });
   after(async () => {
+    if (pinDir) await releasePodNamespaces(pinDir).catch(() => undefined);
     await lab?.cleanup();
   });
 
@@ -42,7 +55,7 @@ describe('pod sandbox and containers (real containerd)', () => {
       id: containerId(pod.uid, name),
       image: 'busybox',
       command,
-      joinNamespacesOfPid: sandboxPid,
+      namespaces: joined,
       logPath: logOf(name),
       labels: podLabels(pod, name),
       ...extra,
@@ -54,9 +67,9 @@ describe('pod sandbox and containers (real containerd)', () => {
     writeFileSync(join(shared, 'index.html'), 'hello from the pod\n');
     await run('server', ['httpd', '-f', '-p', '127.0.0.1:8080', '-h', '/www'], {
       mounts: [{ source: shared, destination: '/www', readOnly: true }],
-      sharePid: true,
+      namespaces: { ...joined, pid: `/proc/${sandboxPid}/ns/pid` },
     });
-    await run('client', ['sh', '-c', 'while :; do sleep 1; done'], { env: { GREETING: 'hi there', EMPTY: '' }, workingDir: '/tmp', sharePid: true });
+    await run('client', ['sh', '-c', 'while :; do sleep 1; done'], { env: { GREETING: 'hi there', EMPTY: '' }, workingDir: '/tmp', namespaces: { ...joined, pid: `/proc/${sandboxPid}/ns/pid` } });
     const client = containerId(pod.uid, 'client');
     const fetched = await waitFor('the client to reach the server over localhost', async () => {
       const result = await c.exec(client, ['wget', '-qO-', 'http://127.0.0.1:8080/index.html'], { timeoutMs: 5_000 });
@@ -81,6 +94,33 @@ describe('pod sandbox and containers (real containerd)', () => {
     // Read-only mount really is.
     const write = await c.exec(containerId(pod.uid, 'server'), ['sh', '-c', 'echo x > /www/new']);
     assert.notEqual(write.exitCode, 0);
+  });
+
+  test('without a sandbox: a container joins the pinned IPC and UTS by path; re-pinning from its pid keeps them; release unmounts', async () => {
+    await run('solo', ['sleep', '3600']);
+    const solo = containerId(pod.uid, 'solo');
+    const soloPid = (await c.taskStatus(solo)).pid;
+    assert.equal((await c.exec(solo, ['hostname'])).stdout, `${pod.name}\n`);
+    const serverPid = (await c.taskStatus(containerId(pod.uid, 'server'))).pid;
+    for (const kind of ['ipc', 'uts', 'net'] as const) {
+      assert.equal(readlinkSync(`/proc/${soloPid}/ns/${kind}`), readlinkSync(`/proc/${serverPid}/ns/${kind}`), `${kind} shared with the other containers`);
+    }
+    assert.notEqual(readlinkSync(`/proc/${soloPid}/ns/pid`), readlinkSync(`/proc/${serverPid}/ns/pid`), 'no shared PID namespace unless asked');
+    // What a daemon restarted in another mount namespace does: pin the namespaces of a running
+    // container (here into a second directory) and get the very same ones.
+    const again = join(lab.dir, 'pods', pod.uid, 'ns-again');
+    const repinned = await pinPodNamespaces(again, { hostname: 'ignored', fromPid: soloPid });
+    assert.equal(repinned.created, false);
+    assert.equal(await isNamespaceMounted(repinned.paths.ipc), true);
+    const inode = (path: string) => execFileSync('stat', ['-L', '-c', '%i', path], { encoding: 'utf8' }).trim();
+    assert.equal(inode(repinned.paths.uts), inode(joined.uts));
+    assert.equal(inode(repinned.paths.ipc), readlinkSync(`/proc/${soloPid}/ns/ipc`).replace(/\D/g, ''));
+    assert.equal((await pinPodNamespaces(again, { hostname: 'x' })).created, false, 'mounted pins are kept');
+    await releasePodNamespaces(again);
+    await releasePodNamespaces(again); // idempotent
+    assert.equal(existsSync(again), false);
+    assert.equal(await isNamespaceMounted(joined.ipc), true, 'the pod\'s own pins are untouched');
+    await c.removeContainer(solo);
   });
 
   test('exec returns exit code, stdout and stderr; ctr failures and timeouts throw', async () => {

@@ -159,11 +159,16 @@ describe('a cluster that runs itself (3 gateways in 3 zones)', { concurrency: fa
         await scale(other, 'keep', 10);
       });
       const survivors = lab.gateways.filter((g) => g !== leader);
-      await eventually('10 live pods, the new one on a survivor, no duplicates', async () => {
+      // The dead gateway's pods are evicted after grace + eviction and replaced on the survivors;
+      // at no moment are there more live pods than wanted (none created twice).
+      let most = 0;
+      await eventually('10 ready pods, all on the survivors', async () => {
         const list = (await pods(other, 'keep')).filter(live);
-        const added = list.filter((p) => !uidsBefore.has(p.metadata.uid));
-        return list.length === 10 && added.length === 1 && survivors.some((g) => g.name === added[0]!.spec.nodeName) ? true : undefined;
-      }, 60_000, () => describeApp(lab, 'keep', other.index - 1));
+        most = Math.max(most, list.length);
+        return list.length === 10 && list.every((p) => ready(p) && survivors.some((g) => g.name === p.spec.nodeName)) ? true : undefined;
+      }, 90_000, () => describeApp(lab, 'keep', other.index - 1));
+      assert.ok(most <= 10, `${most} live pods at once for 10 replicas`);
+      assert.ok([...uidsBefore].length >= 9);
       void g2;
     });
   });

@@ -58,7 +58,7 @@ export class Deleter {
           if (info === namespacesInfo && !options.dryRun) this.#background(`namespace/${name}`, async () => void (await this.#finishNamespace(name)));
           return { object: marked, gone: false };
         }
-        if (!options.dryRun) await store.remove(info, namespace, name, current.modRevision);
+        if (!options.dryRun) await this.#api.remove(info, current.object, current.modRevision);
       } catch (error) {
         if (error instanceof StatusError && error.reason === 'Conflict' && attempt < 4) continue;
         throw error;

@@ -7,7 +7,38 @@ import { VERSION } from '../../version.ts';
 /** The Kubernetes API version whose shapes bramble follows. */
 export const KUBERNETES_COMPAT = { major: '1', minor: '29' };
 
-const ALL_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+// deletecollection is served for every resource (DELETE on a collection, routes.ts).
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+interface SubresourceShape {
+  kind: string;
+  verbs: string[];
+  group?: string;
+  version?: string;
+}
+
+/**
+ * What Kubernetes' discovery says of a subresource, limited to the verbs bramble serves: binding
+ * is a POSTed Binding, log a GET, exec a POST (bramble's JSON exec has no GET/websocket form),
+ * scale an autoscaling/v1 Scale, status the object itself.
+ */
+function subresourceShape(kind: string, sub: string): SubresourceShape {
+  switch (sub) {
+    case 'binding':
+      return { kind: 'Binding', verbs: ['create'] };
+    case 'log':
+      return { kind: 'Pod', verbs: ['get'] };
+    case 'exec':
+      return { kind: 'PodExecOptions', verbs: ['create'] };
+    case 'scale':
+      return { kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' };
+    case 'status':
+      return { kind, verbs: ['get', 'patch', 'update'] };
+    default:
+      // The resource table gained a subresource without saying what it is: a programmer error.
+      throw new Error(`discovery: no shape for subresource "${sub}" of ${kind}; add it to subresourceShape in src/api/resources/discovery.ts`);
+  }
+}
 
 function groups(): Map<string, ResourceInfo[]> {
   const byGroup = new Map<string, ResourceInfo[]>();
@@ -48,11 +79,7 @@ export function apiResourceList(group: string, version: string) {
   const resources: Record<string, unknown>[] = [];
   for (const r of rs) {
     resources.push({ name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: ALL_VERBS, ...(r.shortNames.length ? { shortNames: r.shortNames } : {}) });
-    for (const sub of r.subresources) {
-      const kind = sub === 'scale' ? 'Scale' : sub === 'log' ? 'Pod' : sub === 'exec' ? 'PodExecOptions' : r.kind;
-      const verbs = sub === 'log' ? ['get'] : sub === 'exec' ? ['create'] : ['get', 'patch', 'update'];
-      resources.push({ name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, kind, verbs, ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}) });
-    }
+    for (const sub of r.subresources) resources.push({ name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, ...subresourceShape(r.kind, sub) });
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion(rs[0]!), resources };
 }

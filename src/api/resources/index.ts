@@ -11,6 +11,7 @@ import type { LocalPodRuntime } from './pod-access.ts';
 import { RoutedPodAccess } from './pod-access.ts';
 import { ResourceRoutes } from './routes.ts';
 import { WatchCache } from './watch-cache.ts';
+import { ServiceAllocator } from './services/index.ts';
 
 export { Deleter } from './deletion.ts';
 export { ObjectStore, objectKey } from './object-store.ts';
@@ -40,6 +41,8 @@ export interface ResourceApiOptions {
 export interface ResourceApi {
   routes: ResourceRoutes;
   api: ObjectApi;
+  /** Cluster IPs and node ports, given out with the Services (the leader repairs leaks). */
+  services: ServiceAllocator;
   deleter: Deleter;
   cache: WatchCache;
   start(): void;
@@ -49,7 +52,8 @@ export interface ResourceApi {
 export function createResourceApi(o: ResourceApiOptions): ResourceApi {
   const store = new ObjectStore(o.kv);
   const namespaces = new NamespaceCache();
-  const api = new ObjectApi({ store, validator: o.validator, namespaces });
+  const services = new ServiceAllocator({ store, logger: o.logger });
+  const api = new ObjectApi({ store, validator: o.validator, namespaces, services });
   const deleter = new Deleter({ api, logger: o.logger });
   const cache = new WatchCache({ kv: o.kv, logger: o.logger });
   const pods = new RoutedPodAccess({ selfNode: o.selfNode, apiUrlOf: o.apiUrlOf, token: o.adminToken, runtime: o.runtime, logger: o.logger });
@@ -59,6 +63,7 @@ export function createResourceApi(o: ResourceApiOptions): ResourceApi {
   return {
     routes,
     api,
+    services,
     deleter,
     cache,
     start: () => {

@@ -1,6 +1,9 @@
-// metrics.k8s.io/v1beta1 NodeMetrics, for `bramble top nodes`: each gateway reports its own usage;
-// the list asks every member (a member that does not answer in time is left out, as
-// metrics-server leaves out a node it cannot scrape).
+// metrics.k8s.io/v1beta1 NodeMetrics, for `bramble top nodes`. With `heartbeats` (the cluster's
+// node heartbeats, kept by the Raft leader) every node's last reported usage comes from there,
+// with no request to each member; a node whose heartbeat is older than `staleMillis` is left out,
+// as metrics-server leaves out a node it cannot scrape. Without it each gateway reports its own
+// usage and the list asks every member. Besides Kubernetes' cpu and memory, an item may carry
+// `bramble` figures (disk, temperature) that generic clients ignore.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from '../../host/http-pool.ts';
 import { newPool } from '../../host/lazy-pool.ts';
@@ -18,9 +21,28 @@ export interface MetricsOptions {
   /** Every member's node name and API URL. */
   members: () => { name: string; apiURL: string }[];
   token: string;
+  /** Every node's last heartbeat (see src/cluster/heartbeat-view.ts); replaces asking members. */
+  heartbeats?: () => Promise<readonly { node: string; receivedAt: number; usage: Usage }[]>;
+  /** Heartbeats older than this are not shown (default 60 s). */
+  staleMillis?: number;
+  now?: () => number;
 }
 
-export function nodeMetrics(node: string, usage: Usage) {
+export interface NodeMetrics {
+  kind: 'NodeMetrics';
+  apiVersion: string;
+  metadata: { name: string; creationTimestamp: string };
+  timestamp: string;
+  window: string;
+  usage: { cpu: string; memory: string };
+  bramble?: { diskUsedBytes?: number; diskTotalBytes?: number; temperatureCelsius?: number };
+}
+
+export function nodeMetrics(node: string, usage: Usage): NodeMetrics {
+  const extra = {
+    ...(usage.diskUsedBytes !== undefined && usage.diskTotalBytes !== undefined ? { diskUsedBytes: usage.diskUsedBytes, diskTotalBytes: usage.diskTotalBytes } : {}),
+    ...(usage.temperatureCelsius !== undefined ? { temperatureCelsius: usage.temperatureCelsius } : {}),
+  };
   return {
     kind: 'NodeMetrics',
     apiVersion: GROUP_VERSION,
@@ -28,15 +50,23 @@ export function nodeMetrics(node: string, usage: Usage) {
     timestamp: usage.timestamp.toISOString().replace(/\.\d+Z$/, 'Z'),
     window: `${usage.windowSeconds}s`,
     usage: { cpu: formatCpu(usage.cpuCores), memory: formatBytes(usage.memoryBytes) },
+    ...(Object.keys(extra).length > 0 ? { bramble: extra } : {}),
   };
 }
 
 export class NodeMetricsRoutes {
   readonly #o: MetricsOptions;
   readonly #pools = new Map<string, Pool>();
+  #heartbeats: MetricsOptions['heartbeats'];
 
   constructor(options: MetricsOptions) {
     this.#o = options;
+    this.#heartbeats = options.heartbeats;
+  }
+
+  /** Serves the heartbeats from now on (main sets it once the peer link exists). */
+  useHeartbeats(heartbeats: NonNullable<MetricsOptions['heartbeats']>): void {
+    this.#heartbeats = heartbeats;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -50,7 +80,7 @@ export class NodeMetricsRoutes {
       body = { kind: 'NodeMetricsList', apiVersion: GROUP_VERSION, metadata: {}, items: await this.#all() };
     } else if (parts.length === 5 && parts[2] === 'v1beta1' && parts[3] === 'nodes') {
       const name = decodeURIComponent(parts[4]!);
-      if (name === this.#o.selfNode) body = nodeMetrics(name, this.#o.usage());
+      if (name === this.#o.selfNode && !this.#heartbeats) body = nodeMetrics(name, this.#o.usage());
       else {
         const found = (await this.#all()).find((m) => m.metadata.name === name);
         if (!found) throw Status.pathNotFound(`nodemetrics.metrics.k8s.io "${name}" not found`);
@@ -62,8 +92,9 @@ export class NodeMetricsRoutes {
     res.end(text);
   }
 
-  async #all(): Promise<ReturnType<typeof nodeMetrics>[]> {
-    const out: ReturnType<typeof nodeMetrics>[] = [];
+  async #all(): Promise<NodeMetrics[]> {
+    if (this.#heartbeats) return this.#fromHeartbeats(this.#heartbeats);
+    const out: NodeMetrics[] = [];
     await Promise.all(
       this.#o.members().map(async (m) => {
         if (m.name === this.#o.selfNode) {
@@ -81,13 +112,22 @@ export class NodeMetricsRoutes {
             bodyTimeout: MEMBER_TIMEOUT_MILLIS,
           });
           const text = await r.body.text();
-          if (r.statusCode === 200) out.push(JSON.parse(text) as ReturnType<typeof nodeMetrics>);
+          if (r.statusCode === 200) out.push(JSON.parse(text) as NodeMetrics);
         } catch {
           // unreachable member: left out of the list
         }
       }),
     );
     return out.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  async #fromHeartbeats(heartbeats: NonNullable<MetricsOptions['heartbeats']>): Promise<NodeMetrics[]> {
+    const now = (this.#o.now ?? Date.now)();
+    const staleMillis = this.#o.staleMillis ?? 60_000;
+    return (await heartbeats())
+      .filter((r) => now - r.receivedAt <= staleMillis)
+      .map((r) => nodeMetrics(r.node, r.usage))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,10 @@ import { findResource, groupVersion } from '../../model/index.ts';
 import type { ObjectStore, StoredObject } from './object-store.ts';
 import { jsonEqual } from '../../model/index.ts';
 import { applyPatch } from './patch.ts';
+import { boundPod } from './binding.ts';
+import type { BindingRequest } from './binding.ts';
 import { Status, StatusError } from './status.ts';
+import type { ServiceAllocator } from './services/allocation.ts';
 
 /** What the object model offers the API (src/model), injected so the verbs test with fakes. */
 export interface ObjectValidator {
@@ -109,6 +112,8 @@ export interface ObjectApiOptions {
   updateAttemptsMax?: number;
   /** Namespaces known to exist, kept current from the watch cache: a create then needs no read. */
   namespaces?: NamespaceCache;
+  /** Gives Services their cluster IPs and node ports in the same write as the Service. */
+  services?: ServiceAllocator;
 }
 
 /** What this member knows of namespaces from its own replica's changes. */
@@ -144,8 +149,10 @@ export class ObjectApi {
   readonly #random: () => number;
   readonly #attempts: number;
   readonly #namespaces: NamespaceCache | undefined;
+  readonly #services: ServiceAllocator | undefined;
 
   constructor(options: ObjectApiOptions) {
+    this.#services = options.services;
     this.#namespaces = options.namespaces;
     this.store = options.store;
     this.#validator = options.validator;
@@ -255,6 +262,7 @@ export class ObjectApi {
     if (info.hasSpec) object.metadata.generation = 1;
     const status = initialStatus(info);
     if (status !== undefined) object['status'] = status;
+    if (this.#services && info.resource === 'services') return this.#services.create(info, object, options.dryRun);
     if (options.dryRun) return object;
     return (await this.store.create(info, object)).object;
   }
@@ -276,7 +284,10 @@ export class ObjectApi {
       // A local read first (cheap); the write's compare catches a stale one, and then we read
       // through the leader.
       const current = await this.store.get(info, namespace, name, attempt === 0);
-      if (!current) throw Status.notFound(info, name);
+      if (!current) {
+        if (attempt === 0) continue; // our replica may not have applied its creation yet
+        throw Status.notFound(info, name);
+      }
       if (options.precondition !== undefined && options.precondition !== current.object.metadata.resourceVersion) {
         if (attempt === 0) continue; // maybe only our replica is behind: read through the leader
         throw Status.conflict(info, name, 'the object has been modified; please apply your changes to the latest version and try again');
@@ -294,15 +305,21 @@ export class ObjectApi {
   // Writes `next` over `current` unless nothing changed; finishes a deletion whose last
   // finalizer was just removed.
   async #store(info: ResourceInfo, current: StoredObject, next: KObject, options: WriteOptions): Promise<KObject> {
-    const name = current.object.metadata.name!;
     if (jsonEqual(next, current.object)) return current.object;
     const lastFinalizerRemoved = (current.object.metadata.finalizers ?? []).length > 0 && (next.metadata.finalizers ?? []).length === 0;
     if (next.metadata.deletionTimestamp && lastFinalizerRemoved && info.resource !== 'pods') {
-      if (!options.dryRun) await this.store.remove(info, current.object.metadata.namespace, name, current.modRevision);
+      if (!options.dryRun) await this.remove(info, current.object, current.modRevision);
       return next;
     }
+    if (this.#services && info.resource === 'services') return this.#services.replace(info, current, next, options.dryRun);
     if (options.dryRun) return next;
     return (await this.store.replace(info, next, current.modRevision)).object;
+  }
+
+  /** Removes a stored object read at `modRevision` (a Service with its allocations). */
+  async remove(info: ResourceInfo, object: KObject, modRevision: number): Promise<number> {
+    if (this.#services && info.resource === 'services') return this.#services.remove(info, object, modRevision);
+    return this.store.remove(info, object.metadata.namespace, object.metadata.name!, modRevision);
   }
 
   /** Builds the stored form of a client's whole new object: validated, defaulted, with the
@@ -388,6 +405,27 @@ export class ObjectApi {
     if (!result.ok) throw Status.invalid(info, current.metadata.name!, result.causes);
     // Only the status is taken from the client; the rest stays exactly as stored.
     return { ...current, status: result.object['status'] };
+  }
+
+  // --- binding subresource: the one way spec.nodeName is set after creation ---
+
+  /**
+   * Binds a pod that has no node to `nodeName` (and sets PodScheduled=True), bypassing the rule
+   * that spec.nodeName is immutable and nothing else. `resourceVersion` (and `uid`) are
+   * preconditions; a pod already assigned or being deleted is a 409. Answers the bound pod.
+   */
+  async bind(
+    namespace: string,
+    name: string,
+    nodeName: string,
+    options: WriteOptions & Omit<BindingRequest, 'nodeName'>,
+  ): Promise<KObject> {
+    const pods = findResource('', 'v1', 'pods')!;
+    const { dryRun, resourceVersion, ...request } = options;
+    return this.update(pods, namespace, name, (current) => boundPod(current, { ...request, nodeName }, this.now()), {
+      dryRun,
+      ...(resourceVersion !== undefined ? { precondition: resourceVersion } : {}),
+    });
   }
 
   // --- scale subresource (autoscaling/v1 Scale) ---

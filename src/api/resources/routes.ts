@@ -1,11 +1,12 @@
 // The resource API over HTTP, in Kubernetes' URL layout: discovery, the verbs on collections and
-// objects, watches as newline-delimited JSON, and the status, scale, log and exec subresources.
+// objects, watches as newline-delimited JSON, and the status, scale, binding, log and exec subresources.
 // Every refusal is a Status; nothing reaches the store before the request has been checked.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log/index.ts';
 import type { KObject, ResourceInfo } from '../../model/index.ts';
 import { fieldSelectorMatcher, formatLabelSelector, labelSelectorMatcher, SelectorError } from '../../model/selectors.ts';
 import type { LabelSelector } from '../../model/selectors.ts';
+import { BINDING_CREATED, parseBinding } from './binding.ts';
 import type { Deleter } from './deletion.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import type { DeleteOptions, ObjectApi, Selectors } from './objects.ts';
@@ -92,9 +93,22 @@ function deleteOptionsOf(query: Query, body: Record<string, unknown>): DeleteOpt
 
 export class ResourceRoutes {
   readonly #o: ResourceRoutesOptions;
+  /** How a Node is shown: with the leader's last heartbeat time (see useNodeHeartbeats). */
+  #nodeView: ((node: KObject) => Promise<KObject>) | undefined;
 
   constructor(options: ResourceRoutesOptions) {
     this.#o = options;
+  }
+
+  /** Node reads show the Ready condition's lastHeartbeatTime from the leader's memory, and node
+   *  metrics come from the heartbeats (src/cluster/heartbeat-view.ts; main sets this). */
+  useNodeHeartbeats(view: { nodeView(node: KObject): Promise<KObject>; records: Parameters<NodeMetricsRoutes['useHeartbeats']>[0] }): void {
+    this.#nodeView = (node) => view.nodeView(node);
+    this.#o.metrics.useHeartbeats(() => view.records());
+  }
+
+  async #shown(info: ResourceInfo, object: KObject): Promise<KObject> {
+    return this.#nodeView && info.kind === 'Node' ? this.#nodeView(object) : object;
   }
 
   /** True when the path is the resource API's (then the request is answered). */
@@ -185,6 +199,7 @@ export class ResourceRoutes {
         ...(limit ? { limit } : {}),
         ...(continueToken ? { continueToken } : {}),
       });
+      if (this.#nodeView && info.kind === 'Node') list['items'] = await Promise.all((list['items'] as KObject[]).map((o) => this.#shown(info, o)));
       sendObject(res, 200, list);
       return;
     }
@@ -222,7 +237,7 @@ export class ResourceRoutes {
     switch (method) {
       case 'GET': {
         const rv = query.resourceVersion();
-        sendObject(res, 200, await api.get(info, namespace, name, rv.kind === 'any'));
+        sendObject(res, 200, await this.#shown(info, await api.get(info, namespace, name, rv.kind === 'any')));
         return;
       }
       case 'PUT': {
@@ -261,7 +276,7 @@ export class ResourceRoutes {
     const { api } = this.#o;
     const dryRun = { dryRun: method === 'GET' ? false : query.dryRun() };
     if (subresource === 'status') {
-      if (method === 'GET') return sendObject(res, 200, await api.get(info, namespace, name, query.resourceVersion().kind === 'any'));
+      if (method === 'GET') return sendObject(res, 200, await this.#shown(info, await api.get(info, namespace, name, query.resourceVersion().kind === 'any')));
       if (method === 'PUT') return sendObject(res, 200, await api.replaceStatus(info, namespace, name, await readObjectBody(req), dryRun));
       if (method === 'PATCH') {
         const { type, patch } = await readPatchBody(req);
@@ -280,6 +295,13 @@ export class ResourceRoutes {
         return sendObject(res, 200, await api.scale(info, namespace, name, (scale) => applyPatch(type, scale, patch), selectorText, dryRun));
       }
       throw Status.methodNotAllowed(method, path);
+    }
+    if (subresource === 'binding') {
+      if (method !== 'POST') throw Status.methodNotAllowed(method, `${path} (bind with POST and a Binding: {"apiVersion":"v1","kind":"Binding","metadata":{"name":"${name}"},"target":{"kind":"Node","name":"NODE"}})`);
+      const request = parseBinding(await readObjectBody(req), namespace!, name);
+      const { nodeName, ...preconditions } = request;
+      await api.bind(namespace!, name, nodeName, { ...preconditions, ...dryRun });
+      return sendObject(res, 201, BINDING_CREATED);
     }
     const pod = await api.get(info, namespace, name, false);
     if (subresource === 'log') {

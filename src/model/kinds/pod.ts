@@ -21,7 +21,7 @@ import {
   type ObjectSchema,
   type Schema,
 } from '../schema.ts';
-import { condition, labelMap, localObjectReference, objectMeta, timestamp, topLevel } from './meta.ts';
+import { condition, labelMap, labelSelector, localObjectReference, objectMeta, timestamp, topLevel } from './meta.ts';
 
 export const PORT = { min: 1, max: 65535 } as const;
 
@@ -230,6 +230,76 @@ const podSecurityContext = obj({
   appArmorProfile: notImplemented('AppArmor profiles are not implemented'),
 });
 
+// ---- scheduling constraints ----------------------------------------------------------------------
+// What bramble's scheduler (src/scheduler/facts.ts) reads, with Kubernetes' shapes. The rules
+// that relate fields (values per operator, matchLabelKeys against the selector, one constraint per
+// topologyKey and whenUnsatisfiable) are in src/model/rules/pod.ts. Sub-fields the scheduler
+// would ignore are refused, so a pod never looks constrained when it is not.
+
+export const NODE_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const;
+/** The node fields a matchFields requirement may name: the scheduler knows only the name. */
+export const NODE_FIELD_SELECTOR_KEYS = ['metadata.name'] as const;
+
+const nodeSelectorRequirement = obj({
+  key: required(str({ check: checkQualifiedName })),
+  operator: required(enumOf(NODE_SELECTOR_OPERATORS)),
+  values: stringList(),
+});
+
+const nodeFieldSelectorRequirement = obj({
+  key: required(enumOf(NODE_FIELD_SELECTOR_KEYS)),
+  operator: required(enumOf(['In', 'NotIn'])),
+  values: stringList(),
+});
+
+const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeFieldSelectorRequirement) });
+
+/** Kubernetes' weight of a preferred term: 1–100. */
+const WEIGHT = { min: 1, max: 100 } as const;
+
+const nodeAffinity = obj({
+  requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: required(arr(nodeSelectorTerm)) }),
+  preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: required(int(WEIGHT)), preference: required(nodeSelectorTerm) })),
+});
+
+const podAffinityTerm = obj({
+  labelSelector,
+  namespaces: stringList({}, { check: checkDns1123Label }),
+  // {} selects every namespace and needs nothing more; terms would need the namespaces' labels.
+  namespaceSelector: notImplemented(
+    "bramble's scheduler does not read namespace labels; list the namespaces in `namespaces`, or give `namespaceSelector: {}` for every namespace",
+  ),
+  topologyKey: required(str({ check: checkQualifiedName })),
+  matchLabelKeys: stringList({}, { check: checkQualifiedName }),
+  mismatchLabelKeys: notImplemented("bramble's scheduler does not apply mismatchLabelKeys; state the labels in `labelSelector`"),
+});
+
+const podAffinity = obj({
+  requiredDuringSchedulingIgnoredDuringExecution: arr(podAffinityTerm),
+  preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: required(int(WEIGHT)), podAffinityTerm: required(podAffinityTerm) })),
+});
+
+export const affinity: ObjectSchema = obj({ nodeAffinity, podAffinity, podAntiAffinity: podAffinity });
+
+export const WHEN_UNSATISFIABLE = ['DoNotSchedule', 'ScheduleAnyway'] as const;
+
+const topologySpreadConstraint = obj({
+  maxSkew: required(int({ min: 1 })),
+  topologyKey: required(str({ check: checkQualifiedName })),
+  whenUnsatisfiable: required(enumOf(WHEN_UNSATISFIABLE)),
+  labelSelector,
+  minDomains: int({ min: 1 }),
+  matchLabelKeys: stringList({}, { check: checkQualifiedName }),
+  // The scheduler counts the nodes the pod's nodeSelector and node affinity allow, whatever
+  // their taints: Kubernetes' defaults, and the only policies it has.
+  nodeAffinityPolicy: enumOf(['Honor'], {
+    notImplemented: { Ignore: "bramble's scheduler always counts only the nodes that match the pod's nodeSelector and node affinity (Honor)" },
+  }),
+  nodeTaintsPolicy: enumOf(['Ignore'], {
+    notImplemented: { Honor: "bramble's scheduler counts nodes whatever their taints (Ignore)" },
+  }),
+});
+
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
 export const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
 
@@ -260,18 +330,19 @@ export const podSpec: ObjectSchema = obj({
   tolerations: inert(arr(toleration), 'stored; not interpreted by the object model'),
   imagePullSecrets: inert(arr(localObjectReference), 'stored; not interpreted by the object model'),
   enableServiceLinks: inert(bool(), 'stored; not interpreted by the object model'),
-  schedulerName: notImplemented('bramble has one scheduler', { harmless: ['default-scheduler'] }),
+  // Pods naming another scheduler are left to it, as in Kubernetes (src/scheduler/runner.ts).
+  schedulerName: str({ check: checkDns1123Subdomain }),
   hostPID: notImplemented('containers cannot share the gateway\'s PID namespace'),
   hostIPC: notImplemented('containers cannot share the gateway\'s IPC namespace'),
   hostUsers: notImplemented('user namespaces are not implemented', { harmless: [true] }),
-  affinity: notImplemented('use nodeSelector or nodeName'),
+  affinity,
   priorityClassName: notImplemented('pod priority and preemption are not implemented'),
   priority: notImplemented('pod priority and preemption are not implemented', { harmless: [0] }),
   preemptionPolicy: notImplemented('pod priority and preemption are not implemented', { harmless: ['PreemptLowerPriority'] }),
   readinessGates: notImplemented('pod readiness gates are not implemented'),
   runtimeClassName: notImplemented('bramble has one container runtime'),
   overhead: notImplemented(),
-  topologySpreadConstraints: notImplemented('use nodeSelector or a DaemonSet'),
+  topologySpreadConstraints: arr(topologySpreadConstraint),
   setHostnameAsFQDN: notImplemented(),
   os: notImplemented('bramble runs Linux containers only'),
   schedulingGates: notImplemented(),

@@ -1,13 +1,16 @@
 // PodSpec rules that the schema cannot state alone: unique names, mounts that name a declared
 // volume, exactly one volume source / probe handler / env source, requests within limits, unique
-// ports. They run on the defaulted copy (protocol is TCP when unset) and skip values of the wrong
-// type, which the schema check has reported already.
+// ports, values per operator in node affinity, matchLabelKeys against their selector, one spread
+// constraint per topology key and action. They run on the defaulted copy (protocol is TCP when
+// unset) and skip values of the wrong type, which the schema check has reported already.
 import { Cause, child, index, key } from '../causes.ts';
 import { arrayAt, isUnset, numberAt, objectAt, stringAt, type JsonObject } from '../json.ts';
 import { RESOURCE_NAMES, VOLUME_SOURCES } from '../kinds/pod.ts';
 import { checkConfigMapKey, checkDns1123Subdomain, checkEnvVarName } from '../names.ts';
 import { checkQuantity, parseQuantity } from '../quantity.ts';
 import type { FieldCause } from '../types.ts';
+// apps.ts imports this module too; the cycle is safe (functions only, none called at load time).
+import { validateLabelSelector } from './apps.ts';
 
 /** Pod fields a container may read through env fieldRef (Kubernetes' downward API list). */
 const FIELD_REF_PATHS = [
@@ -309,6 +312,152 @@ function validateDns(spec: JsonObject, path: string, causes: FieldCause[]): void
   }
 }
 
+// ---- scheduling constraints ----------------------------------------------------------------------
+
+/** How the scheduler reads a Gt/Lt bound (src/scheduler/node-rules.ts): a plain decimal integer. */
+const INTEGER = /^-?[0-9]+$/;
+
+/** Values per operator in a node selector requirement on labels (matchExpressions). */
+function validateNodeSelectorRequirement(req: JsonObject, path: string, causes: FieldCause[]): void {
+  const values = arrayAt(req.values) ?? [];
+  const valuesPath = child(path, 'values');
+  switch (req.operator) {
+    case 'In':
+    case 'NotIn':
+      if (values.length === 0) causes.push(Cause.required(valuesPath, "must be specified when `operator` is 'In' or 'NotIn'"));
+      return;
+    case 'Exists':
+    case 'DoesNotExist':
+      if (values.length > 0) causes.push(Cause.forbidden(valuesPath, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+      return;
+    case 'Gt':
+    case 'Lt': {
+      if (values.length !== 1) {
+        causes.push(Cause.required(valuesPath, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+        return;
+      }
+      const bound = values[0];
+      // A bound the scheduler cannot read would make the requirement match no node, silently.
+      if (typeof bound === 'string' && !(INTEGER.test(bound) && Number.isSafeInteger(Number(bound)))) {
+        causes.push(Cause.invalid(index(valuesPath, 0), bound, 'must be an integer'));
+      }
+      return;
+    }
+    default:
+      return; // an unknown operator: reported by the schema check
+  }
+}
+
+/** A requirement on node fields (matchFields): one node name per requirement, as Kubernetes has it. */
+function validateNodeFieldSelectorRequirement(req: JsonObject, path: string, causes: FieldCause[]): void {
+  const values = arrayAt(req.values) ?? [];
+  if ((req.operator === 'In' || req.operator === 'NotIn') && values.length !== 1) {
+    causes.push(Cause.required(child(path, 'values'), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
+  }
+  if (req.key !== 'metadata.name') return;
+  for (const [i, v] of values.entries()) {
+    if (typeof v !== 'string') continue;
+    const bad = checkDns1123Subdomain(v);
+    if (bad) causes.push(Cause.invalid(index(child(path, 'values'), i), v, bad));
+  }
+}
+
+function validateNodeSelectorTerm(term: unknown, path: string, causes: FieldCause[]): void {
+  const t = objectAt(term);
+  if (!t) return;
+  for (const [i, item] of (arrayAt(t.matchExpressions) ?? []).entries()) {
+    const req = objectAt(item);
+    if (req) validateNodeSelectorRequirement(req, index(child(path, 'matchExpressions'), i), causes);
+  }
+  for (const [i, item] of (arrayAt(t.matchFields) ?? []).entries()) {
+    const req = objectAt(item);
+    if (req) validateNodeFieldSelectorRequirement(req, index(child(path, 'matchFields'), i), causes);
+  }
+}
+
+/** The keys a label selector already constrains (matchLabels and matchExpressions). */
+function selectorKeys(selector: JsonObject): Set<string> {
+  const keys = new Set(Object.keys(objectAt(selector.matchLabels) ?? {}));
+  for (const item of arrayAt(selector.matchExpressions) ?? []) {
+    const k = stringAt(objectAt(item)?.key);
+    if (k !== undefined) keys.add(k);
+  }
+  return keys;
+}
+
+/**
+ * A term's or constraint's labelSelector and matchLabelKeys: the keys add the pod's own values to
+ * the selector, so they need one, and a key the selector already constrains would contradict it.
+ */
+function validateSelectorAndKeys(o: JsonObject, path: string, causes: FieldCause[]): void {
+  const selector = objectAt(o.labelSelector);
+  if (selector) validateLabelSelector(selector, child(path, 'labelSelector'), causes);
+  const keys = arrayAt(o.matchLabelKeys) ?? [];
+  if (keys.length === 0) return;
+  const keysPath = child(path, 'matchLabelKeys');
+  if (!selector) {
+    causes.push(Cause.forbidden(keysPath, 'must not be specified when labelSelector is not set'));
+    return;
+  }
+  const taken = selectorKeys(selector);
+  for (const [i, k] of keys.entries()) {
+    if (typeof k === 'string' && taken.has(k)) causes.push(Cause.invalid(index(keysPath, i), k, 'exists in both matchLabelKeys and labelSelector'));
+  }
+}
+
+function validatePodAffinity(value: unknown, path: string, causes: FieldCause[]): void {
+  const a = objectAt(value);
+  if (!a) return;
+  const requiredPath = child(path, 'requiredDuringSchedulingIgnoredDuringExecution');
+  for (const [i, item] of (arrayAt(a.requiredDuringSchedulingIgnoredDuringExecution) ?? []).entries()) {
+    const term = objectAt(item);
+    if (term) validateSelectorAndKeys(term, index(requiredPath, i), causes);
+  }
+  const preferredPath = child(path, 'preferredDuringSchedulingIgnoredDuringExecution');
+  for (const [i, item] of (arrayAt(a.preferredDuringSchedulingIgnoredDuringExecution) ?? []).entries()) {
+    const term = objectAt(objectAt(item)?.podAffinityTerm);
+    if (term) validateSelectorAndKeys(term, child(index(preferredPath, i), 'podAffinityTerm'), causes);
+  }
+}
+
+function validateAffinity(value: unknown, path: string, causes: FieldCause[]): void {
+  const a = objectAt(value);
+  if (!a) return;
+  const nodeAffinity = objectAt(a.nodeAffinity);
+  if (nodeAffinity) {
+    const nodePath = child(path, 'nodeAffinity');
+    const requiredPath = child(child(nodePath, 'requiredDuringSchedulingIgnoredDuringExecution'), 'nodeSelectorTerms');
+    const terms = arrayAt(objectAt(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution)?.nodeSelectorTerms) ?? [];
+    for (const [i, term] of terms.entries()) validateNodeSelectorTerm(term, index(requiredPath, i), causes);
+    const preferredPath = child(nodePath, 'preferredDuringSchedulingIgnoredDuringExecution');
+    for (const [i, item] of (arrayAt(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution) ?? []).entries()) {
+      validateNodeSelectorTerm(objectAt(item)?.preference, child(index(preferredPath, i), 'preference'), causes);
+    }
+  }
+  validatePodAffinity(a.podAffinity, child(path, 'podAffinity'), causes);
+  validatePodAffinity(a.podAntiAffinity, child(path, 'podAntiAffinity'), causes);
+}
+
+function validateTopologySpreadConstraints(value: unknown, path: string, causes: FieldCause[]): void {
+  const constraints = (arrayAt(value) ?? []).map((item) => objectAt(item));
+  for (const [i, c] of constraints.entries()) {
+    if (!c) continue;
+    const cPath = index(path, i);
+    validateSelectorAndKeys(c, cPath, causes);
+    const when = stringAt(c.whenUnsatisfiable);
+    // minDomains makes missing domains count as empty ones, which only a hard constraint enforces.
+    if (c.minDomains !== undefined && when !== undefined && when !== '' && when !== 'DoNotSchedule') {
+      causes.push(Cause.invalid(child(cPath, 'minDomains'), c.minDomains, `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${when}`));
+    }
+    // One constraint per (topologyKey, whenUnsatisfiable): reported on the first of a pair, as Kubernetes does.
+    const key = stringAt(c.topologyKey);
+    if (key === undefined || when === undefined) continue;
+    if (constraints.slice(i + 1).some((other) => other?.topologyKey === key && other.whenUnsatisfiable === when)) {
+      causes.push(Cause.duplicate(child(cPath, '{topologyKey, whenUnsatisfiable}'), `{${key}, ${when}}`));
+    }
+  }
+}
+
 /** All rules of a PodSpec at `path` ('spec', or 'spec.template.spec' in workloads). */
 export function validatePodSpec(specValue: unknown, path: string, causes: FieldCause[]): void {
   const spec = objectAt(specValue);
@@ -335,6 +484,8 @@ export function validatePodSpec(specValue: unknown, path: string, causes: FieldC
     if (o) validateContainer(o, index(child(path, 'containers'), i), false, ctx, causes);
   }
   validateDns(spec, path, causes);
+  validateAffinity(spec.affinity, child(path, 'affinity'), causes);
+  validateTopologySpreadConstraints(spec.topologySpreadConstraints, child(path, 'topologySpreadConstraints'), causes);
   for (const [i, item] of (arrayAt(spec.hostAliases) ?? []).entries()) {
     const alias = objectAt(item);
     if (!alias) continue;

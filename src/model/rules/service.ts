@@ -80,6 +80,14 @@ export function validateService(o: JsonObject, causes: FieldCause[]): void {
     if (clusterIP !== '' && first !== clusterIP) causes.push(Cause.invalid('spec.clusterIPs[0]', first, 'must match `clusterIP` when both are specified'));
   }
 
+  // The timeout belongs to ClientIP affinity; with none it would be silently ignored.
+  if (!isUnset(spec.sessionAffinityConfig) && (stringAt(spec.sessionAffinity) ?? 'None') !== 'ClientIP') {
+    causes.push(Cause.invalid('spec.sessionAffinityConfig', spec.sessionAffinityConfig, 'must not be set when sessionAffinity is None'));
+  }
+  if (type === 'ExternalName' && stringAt(spec.sessionAffinity) === 'ClientIP') {
+    causes.push(Cause.invalid('spec.sessionAffinity', 'ClientIP', "must be 'None' when `type` is 'ExternalName'"));
+  }
+
   if (type === 'NodePort' && headless) {
     causes.push(Cause.invalid('spec.clusterIP', clusterIP, "may not be set to 'None' for NodePort services"));
   }
