@@ -146,6 +146,7 @@ async function inside(): Promise<void> {
     }
     log(`ctr run -d floor: p50 ${summary(floor).p50.toFixed(0)} ms`);
     log(`sequential: p50 ${summary(sequential).p50.toFixed(0)} ms`);
+    const rss30 = rssBytes(daemon.pid);
     for (let i = 0; i < PODS; i++) {
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'tasks', 'kill', '-s', 'KILL', `floor-${i}`]);
     }
@@ -154,7 +155,6 @@ async function inside(): Promise<void> {
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'tasks', 'rm', '-f', `floor-${i}`]);
       spawnSync('ctr', ['--address', socket, '-n', 'bench-floor', 'containers', 'rm', `floor-${i}`]);
     }
-    const rss30 = rssBytes(daemon.pid);
 
     // 30 at once.
     const created = new Map<string, number>();

@@ -200,7 +200,7 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
   let dns: DnsServer | undefined;
   try {
     // The DNS address first: the balancer then leaves it alone (a Service may not take it away).
-    await addresses.add(CLUSTER_DNS_ADDRESS.host);
+    await new IpAddressManager({ label: 'lo:bramble-dns' }).add(CLUSTER_DNS_ADDRESS.host);
     dns = await startDnsServer({
       data: dnsData,
       listen: [CLUSTER_DNS_ADDRESS, ...(o.dns.addr ? [o.dns.addr] : [])],

@@ -38,6 +38,9 @@ function checked(ip: string): string {
 export interface IpAddressManagerOptions {
   /** The `ip` command (iproute2). */
   ipCommand?: string;
+  /** The label of the addresses this manager adds and lists (default lo:bramble, the
+   *  balancer's; the cluster DNS address has its own, so the balancer never takes it away). */
+  label?: string;
   timeoutMs?: number;
 }
 
@@ -45,14 +48,16 @@ export interface IpAddressManagerOptions {
 export class IpAddressManager implements AddressManager {
   readonly #ip: string;
   readonly #timeoutMs: number;
+  readonly #label: string;
 
   constructor(options: IpAddressManagerOptions = {}) {
     this.#ip = options.ipCommand ?? 'ip';
     this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#label = options.label ?? LOOPBACK_LABEL;
   }
 
   async list(): Promise<string[]> {
-    const { stdout } = await this.#run(['-o', '-4', 'addr', 'show', 'dev', 'lo', 'label', LOOPBACK_LABEL]);
+    const { stdout } = await this.#run(['-o', '-4', 'addr', 'show', 'dev', 'lo', 'label', this.#label]);
     const out: string[] = [];
     for (const match of stdout.matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\/32\b/g)) if (inServiceRange(match[1]!)) out.push(match[1]!);
     return out;
@@ -60,7 +65,7 @@ export class IpAddressManager implements AddressManager {
 
   async add(ip: string): Promise<boolean> {
     try {
-      await this.#run(['addr', 'add', `${checked(ip)}/32`, 'dev', 'lo', 'label', LOOPBACK_LABEL]);
+      await this.#run(['addr', 'add', `${checked(ip)}/32`, 'dev', 'lo', 'label', this.#label]);
       return true;
     } catch (error) {
       if (/File exists/i.test(String((error as { stderr?: string }).stderr))) return false;

@@ -5,7 +5,7 @@
 // which `ctr images import --base-name` turns into `<base>:<ref>`.
 
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { RuntimeError } from './errors.ts';
 import { buildTar, type TarEntry } from './tar.ts';
@@ -34,6 +34,49 @@ function appletPaths(binary: string): string[] {
   return out.split('\n').map((line) => line.trim()).filter((line) => line.length > 0 && !line.startsWith('/'));
 }
 
+/**
+ * Debian 12's busybox (1.35) is built without wget's -T and crashes (SIGSEGV) when given it
+ * (Debian fixed it in 1.36.1-5), while `wget -qO- -T 2 URL` is what health checks and manifests
+ * say. busybox's sh runs its own applets before looking at PATH, so a wrapper on PATH alone is
+ * never reached from `sh -c`: with such a binary the image's copy has its wget applet renamed
+ * (same length, same sort order, so the applet table still finds it) and `wget` on PATH is this
+ * script, which applies -T SEC with busybox's `timeout` and runs the renamed applet.
+ */
+export const WGET_APPLET_RENAMED = 'wgex';
+const WGET_TABLE = Buffer.from('\0wc\0wget\0which\0');
+const WGET_TABLE_RENAMED = Buffer.from(`\0wc\0${WGET_APPLET_RENAMED}\0which\0`);
+
+export const WGET_TIMEOUT_SHIM = `#!/bin/busybox sh
+# bramble: this busybox's wget lacks -T (it would crash); -T SEC is applied with timeout instead.
+secs=""
+n=$#
+while [ "$n" -gt 0 ]; do
+  a=$1; shift; n=$((n - 1))
+  case "$a" in
+    -T) secs=$1; shift; n=$((n - 1)) ;;
+    -T*) secs=\${a#-T} ;;
+    *) set -- "$@" "$a" ;;
+  esac
+done
+[ -n "$secs" ] && exec /bin/busybox timeout "$secs" /bin/busybox ${WGET_APPLET_RENAMED} "$@"
+exec /bin/busybox ${WGET_APPLET_RENAMED} "$@"
+`;
+
+/** Whether the binary's wget knows -T (its help lists it only when built in). */
+export function wgetHasTimeout(binary: string): boolean {
+  const r = spawnSync(binary, ['wget', '--help'], { encoding: 'utf8', timeout: 10_000 });
+  return /^\s*-T SEC/m.test(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+}
+
+/** The binary with its wget applet renamed, or null when its applet table is not as expected. */
+export function withWgetRenamed(data: Buffer): Buffer | null {
+  const at = data.indexOf(WGET_TABLE);
+  if (at < 0 || data.indexOf(WGET_TABLE, at + 1) >= 0) return null;
+  const copy = Buffer.from(data);
+  WGET_TABLE_RENAMED.copy(copy, at);
+  return copy;
+}
+
 function layerEntries(binary: string): TarEntry[] {
   let data: Buffer;
   try {
@@ -48,8 +91,13 @@ function layerEntries(binary: string): TarEntry[] {
     if (parent.length > 0) dirs.add(parent);
   }
   const entries: TarEntry[] = [...dirs].sort().map((path) => ({ type: 'dir', path, mode: path === 'tmp' ? 0o1777 : 0o755 }));
-  entries.push({ type: 'file', path: 'bin/busybox', mode: 0o755, data });
-  for (const link of links.sort()) entries.push({ type: 'symlink', path: link, target: '/bin/busybox' });
+  const renamed = wgetHasTimeout(binary) ? null : withWgetRenamed(data);
+  const shimWget = renamed !== null;
+  entries.push({ type: 'file', path: 'bin/busybox', mode: 0o755, data: renamed ?? data });
+  for (const link of links.sort()) {
+    if (shimWget && link.endsWith('/wget')) entries.push({ type: 'file', path: link, mode: 0o755, data: Buffer.from(WGET_TIMEOUT_SHIM) });
+    else entries.push({ type: 'symlink', path: link, target: '/bin/busybox' });
+  }
   // `id`, `ps` and `ls -l` want names for uid 0 and nobody.
   entries.push({ type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n') });
   entries.push({ type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\nnogroup:x:65534:\n') });
