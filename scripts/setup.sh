@@ -55,6 +55,9 @@ host_missing() {
   have_cmd dig || missing="$missing bind9-dnsutils"
   have_cmd dnsmasq || missing="$missing dnsmasq-base"
   have_cmd dnsperf || missing="$missing dnsperf"
+  # npm run bench:l4: HAProxy as the anchor, wrk as the load.
+  have_cmd haproxy || missing="$missing haproxy"
+  have_cmd wrk || missing="$missing wrk"
   printf '%s' "${missing# }"
 }
 
@@ -65,7 +68,7 @@ setup_host() {
   fi
   missing=$(host_missing)
   if [ -z "$missing" ]; then
-    say "host: all packages present (containerd, runc, CNI plugins, busybox-static, iproute2, iptables, curl, python3)"
+    say "host: all packages present (containerd, runc, CNI plugins, busybox-static, iproute2, iptables, curl, python3, dig, dnsmasq, dnsperf, haproxy, wrk)"
     return 0
   fi
   if [ ! -f /etc/debian_version ] || ! have_cmd apt-get; then

@@ -15,7 +15,7 @@ import type { Reconciler, ReconcileResult } from './controller-runner.ts';
 import { Expectations } from './expectations.ts';
 import type { Informer, InformerEvent } from './informer.ts';
 import { boundedAll, slowStartBatch } from './slow-start.ts';
-import { isNodeReady, victimOrder } from './victims.ts';
+import { chooseVictims, isNodeReady } from './victims.ts';
 import {
   controllerRefOf,
   isJson,
@@ -151,7 +151,7 @@ export class ReplicaSetController implements Reconciler {
     }
     if (diff > 0) {
       const nodes = this.#o.nodes;
-      const victims = victimOrder(active, (node) => isNodeReady(nodes.get(undefined, node))).slice(0, Math.min(diff, BURST_REPLICAS));
+      const victims = chooseVictims(active, Math.min(diff, BURST_REPLICAS), (node) => isNodeReady(nodes.get(undefined, node)));
       this.expectations.expect(key, 0, victims.map((p) => p.metadata.uid ?? ''));
       const errors = await boundedAll(victims, POD_WRITES_IN_FLIGHT_MAX, async (pod) => {
         try {

@@ -29,6 +29,15 @@ function createdMs(pod: KObject): number {
  * the newest first.
  */
 export function victimOrder(pods: readonly KObject[], nodeReady: (nodeName: string) => boolean): KObject[] {
+  return chooseVictims(pods, pods.length, nodeReady);
+}
+
+/**
+ * The first `count` pods of the order above, chosen one at a time: after each choice its node
+ * holds one pod fewer, so scaling 3/3/3 down to 3 takes two from each node and the spread holds
+ * (ranking every pod once by the starting counts, as Kubernetes does, may empty one node).
+ */
+export function chooseVictims(pods: readonly KObject[], count: number, nodeReady: (nodeName: string) => boolean): KObject[] {
   const perNode = new Map<string, number>();
   for (const pod of pods) {
     const node = nodeNameOf(pod);
@@ -40,11 +49,11 @@ export function victimOrder(pods: readonly KObject[], nodeReady: (nodeName: stri
       return [
         pod,
         {
+          node,
           assigned: node === '' ? 0 : 1,
           phase: PHASE_RANK[podPhase(pod)] ?? 0,
           ready: isPodReady(pod) ? 1 : 0,
           nodeReady: node === '' || nodeReady(node) ? 1 : 0,
-          crowd: node === '' ? 0 : perNode.get(node)!,
           readySince: isPodReady(pod) ? podReadySinceMs(pod) : Number.NaN,
           restarts: restarts(pod),
           created: createdMs(pod),
@@ -52,19 +61,31 @@ export function victimOrder(pods: readonly KObject[], nodeReady: (nodeName: stri
       ] as const;
     }),
   );
-  return [...pods].sort((a, b) => {
+  const crowd = (node: string) => (node === '' ? 0 : perNode.get(node)!);
+  const before = (a: KObject, b: KObject): number => {
     const x = facts.get(a)!;
     const y = facts.get(b)!;
     if (x.assigned !== y.assigned) return x.assigned - y.assigned;
     if (x.phase !== y.phase) return x.phase - y.phase;
     if (x.ready !== y.ready) return x.ready - y.ready;
     if (x.nodeReady !== y.nodeReady) return x.nodeReady - y.nodeReady;
-    if (x.crowd !== y.crowd) return y.crowd - x.crowd;
+    if (crowd(x.node) !== crowd(y.node)) return crowd(y.node) - crowd(x.node);
     if (x.ready === 1 && !Number.isNaN(x.readySince) && !Number.isNaN(y.readySince) && x.readySince !== y.readySince) return y.readySince - x.readySince;
     if (x.restarts !== y.restarts) return y.restarts - x.restarts;
     if (x.created !== y.created) return y.created - x.created;
     return String(b.metadata.name).localeCompare(String(a.metadata.name));
-  });
+  };
+  const left = [...pods];
+  const chosen: KObject[] = [];
+  while (chosen.length < count && left.length > 0) {
+    let best = 0;
+    for (let i = 1; i < left.length; i++) if (before(left[i]!, left[best]!) < 0) best = i;
+    const [victim] = left.splice(best, 1);
+    chosen.push(victim!);
+    const node = facts.get(victim!)!.node;
+    if (node) perNode.set(node, perNode.get(node)! - 1);
+  }
+  return chosen;
 }
 
 /** A Node's Ready condition is True. */

@@ -53,6 +53,9 @@ describe('server options: defaults', () => {
       containerdSocket: undefined,
       disableAgent: false,
       podCidr: undefined,
+      dnsAddr: undefined,
+      clusterDomain: 'cluster.local',
+      dnsUpstreams: undefined,
     });
   });
 
@@ -94,6 +97,9 @@ describe('server options: flags', () => {
       containerdSocket: undefined,
       disableAgent: false,
       podCidr: undefined,
+      dnsAddr: undefined,
+      clusterDomain: 'cluster.local',
+      dnsUpstreams: undefined,
     });
   });
 

@@ -7,7 +7,7 @@ import { endpointSubsets, resolveTargetPort } from '../../src/controllers/endpoi
 import { Expectations } from '../../src/controllers/expectations.ts';
 import { slowStartBatch } from '../../src/controllers/slow-start.ts';
 import { daemonPlacement, tolerates } from '../../src/controllers/taints.ts';
-import { victimOrder } from '../../src/controllers/victims.ts';
+import { chooseVictims, victimOrder } from '../../src/controllers/victims.ts';
 import { scaledIntOrPercent, templateHash } from '../../src/controllers/workload-objects.ts';
 import type { KObject } from '../../src/model/index.ts';
 
@@ -67,7 +67,15 @@ describe('victim order', () => {
       pod('unassigned', { phase: 'Pending', ready: false }),
     ];
     const order = victimOrder(pods, (node) => node !== 'sick').map((p) => p.metadata.name);
-    assert.deepEqual(order, ['unassigned', 'pending', 'notready', 'sick', 'crowd-2', 'crowd-1', 'old-alone']);
+    // after crowd-2, nodes a and b hold one pod each and the rest ties: the name decides
+    assert.deepEqual(order, ['unassigned', 'pending', 'notready', 'sick', 'crowd-2', 'old-alone', 'crowd-1']);
+  });
+
+  it('scaling 3/3/3 down to 3 takes two from each node: the spread holds', () => {
+    const pods = ['a', 'b', 'c'].flatMap((node) => [1, 2, 3].map((i) => pod(`${node}${i}`, { node, created: `2026-01-01T00:00:0${i}Z` })));
+    const victims = chooseVictims(pods, 6, () => true);
+    const left = pods.filter((p) => !victims.includes(p));
+    assert.deepEqual(left.map((p) => (p.spec as { nodeName: string }).nodeName).sort(), ['a', 'b', 'c']);
   });
 });
 

@@ -68,9 +68,16 @@ export class ObjectChange {
     return this.#prev!;
   }
 
-  /** The object's JSON text, made once. */
+  /** The object's JSON text, made once (until released). */
   json(): string {
     return (this.#json ??= JSON.stringify(this.object));
+  }
+
+  /** Forgets the decoded forms (kept by whoever took them); they are made again if asked. */
+  release(): void {
+    this.#object = undefined;
+    this.#prev = undefined;
+    this.#json = undefined;
   }
 }
 
@@ -219,6 +226,9 @@ export class WatchCache {
         sub.sink.changes(mine, this.#latest);
       }
     }
+    // The history keeps the stored bytes only: decoded copies of 2,048 changes (and the objects
+    // they replaced) would stay in memory for nobody. A watcher resuming from it decodes again.
+    for (const c of changes) c.release();
   }
 
   // Drops the oldest changes, whole revisions at a time, so "everything after #floor" stays true.
