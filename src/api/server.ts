@@ -12,6 +12,8 @@ import type { Logger } from '../log/index.ts';
 
 const READ_ONLY_POSTS = new Set(['/v3/kv/range', '/v3/watch']);
 
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/version']);
+
 export interface ApiHandlerOptions {
   rule: AccessRule;
   resources: ResourceRoutes;
@@ -30,7 +32,9 @@ export function createApiHandler(options: ApiHandlerOptions): (req: IncomingMess
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathOf(req);
     const isResource = resources.handles(path);
-    const access: Access | null = await authenticate(req, rule);
+    // Health and version are public, as Kubernetes' system:public-info-viewer makes them: load
+    // balancers, supervisors and joining gateways ask without a token.
+    const access: Access | null = req.method === 'GET' && PUBLIC_PATHS.has(path) ? 'read' : await authenticate(req, rule);
     if (access === null) {
       if (isResource) sendStatus(res, Status.unauthorized(UNAUTHORIZED_MESSAGE));
       else sendError(res, 401, 16, UNAUTHORIZED_MESSAGE);

@@ -123,6 +123,11 @@ describe('services across three gateways', { concurrency: false }, () => {
       const fromHub = spawnSync('ip', ['netns', 'exec', hub, 'sh', '-c', `for i in 1 2 3 4 5 6; do wget -qO- -T 3 http://${g2.addr}:30080; done`], { encoding: 'utf8', timeout: 30_000 });
       const npNames = new Set(fromHub.stdout.split('\n').filter(Boolean));
       assert.ok(npNames.size >= 2 && [...npNames].every((n) => names.has(n)), `NodePort answered ${fromHub.stdout} ${fromHub.stderr}`);
+      // Health is public (no token) from another machine, as Kubernetes' /readyz; the rest is not.
+      const health = spawnSync('ip', ['netns', 'exec', hub, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${g2.addr}:7080/readyz`], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(health.stdout, '200');
+      const secret = spawnSync('ip', ['netns', 'exec', hub, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${g2.addr}:7080/api/v1/pods`], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(secret.stdout, '401');
       // A backend killed mid-test is skipped: kill the httpd on g3 behind the balancer's back.
       const victim = backends.find((p) => p.spec.nodeName === g3.name)!;
       await exec(g3, victim.metadata.name, ['sh', '-c', 'kill -9 $(pidof httpd)']).catch(() => undefined);
