@@ -96,6 +96,7 @@ export class UsageSampler {
   #disk: { usedBytes: number; totalBytes: number } | undefined;
   #temperature: number | undefined;
   #noThermalZones = false;
+  #noFallback = false;
 
   constructor(
     private readonly windowMillis = 10_000,
@@ -132,9 +133,12 @@ export class UsageSampler {
     if (this.#options.diskPath !== undefined) this.#disk = diskUsage(this.#options.diskPath);
     const zone = this.#noThermalZones ? undefined : thermalZoneCelsius(this.#options.thermalDir);
     if (zone !== undefined) this.#temperature = zone;
-    else {
+    else if (!this.#noFallback) {
       this.#noThermalZones = true;
       this.#temperature = await (this.#options.temperatureFallback ?? systeminformationTemperature)();
+      // A board whose fallback knows no temperature either (a VM) is not asked again: each try
+      // spawns several shells, every 30 s, for nothing.
+      if (this.#temperature === undefined) this.#noFallback = true;
     }
   }
 

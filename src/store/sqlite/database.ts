@@ -83,6 +83,11 @@ export function openDatabase(path: string, options: OpenOptions): Db {
     throw new StoreError(`cannot open the store ${path} (${describe(err)}); check the disk and the permissions`, { cause: err });
   }
   try {
+    // One connection per daemon (the data directory is locked): with an exclusive lock taken
+    // before WAL mode, SQLite keeps the WAL index in memory instead of the -shm file, whose
+    // pages every read transaction dirties: on an idle gateway that was most of what reached
+    // the SD card.
+    db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma(`cache_size = -${Math.max(64, Math.floor(options.cacheBytes / 1024))}`);
