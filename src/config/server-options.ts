@@ -195,6 +195,9 @@ export function parseServerFlags(argv: readonly string[]): { flags: ServerFlags;
   positiveDuration(flags['eviction-timeout'], '--eviction-timeout');
   if (flags['pod-cidr'] !== undefined) parsePodCidr(flags['pod-cidr']);
   if (flags['dns-addr'] !== undefined) parseDnsAddr(flags['dns-addr']);
+  if (flags['disable-agent'] && (flags['dns-addr'] !== undefined || flags['dns-upstream'] !== undefined)) {
+    throw fail('--dns-addr and --dns-upstream configure the DNS server of a gateway that runs pods; with --disable-agent this member runs none');
+  }
   parseClusterDomain(flags['cluster-domain']);
   parseDnsUpstreams(flags['dns-upstream']);
   if (flags['containerd-socket'] !== undefined && flags['disable-agent']) throw fail('--containerd-socket and --disable-agent: give one or the other (no containers run with --disable-agent)');

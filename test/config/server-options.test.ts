@@ -187,3 +187,7 @@ describe('helpers', () => {
     assert.throws(() => parseLabels(['=1']), /invalid key ""/);
   });
 });
+
+test('DNS flags need a gateway that runs pods', () => {
+  assert.throws(() => parseServerFlags(['--disable-agent', '--dns-addr', '127.0.0.1:5353']), /--dns-addr and --dns-upstream .* --disable-agent/);
+});
