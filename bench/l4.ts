@@ -168,7 +168,8 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     const haproxy = spawnIn(netns, ['haproxy', '-db', '-f', haproxyConfig], children, output);
-    const proxy = spawnIn(netns, [process.execPath, '--import', './scripts/ts-loader.mjs', 'bench/l4.ts', '--proxy-child'], children, output);
+    // BENCH_PROXY_PROF=1 writes a CPU profile of the balancer to /tmp/prof (where its time goes)
+    const proxy = spawnIn(netns, [process.execPath, ...(process.env['BENCH_PROXY_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', './scripts/ts-loader.mjs', 'bench/l4.ts', '--proxy-child'], children, output);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`bramble's balancer did not start in 20 s:\n${output.join('')}`)), 20_000);
       proxy.stdout!.on('data', (chunk: Buffer) => {
