@@ -122,9 +122,10 @@ async function failoverAndIdle(): Promise<{ failovers: number[]; writes: number[
     await lab.apply([deploy(30)]);
     const all = lab.gateways.map((g) => g.name);
     await eventually('30 running pods', async () => ((await runningOn(g1, all)) === 30 ? true : undefined), 180_000);
-    // (c) idle writes over a minute, 30 pods running, after the start's last status writes
-    // (readiness, Deployment and Endpoints status) have settled
-    await sleep(20_000);
+    // (c) idle writes over a minute, 30 pods running, once the start has settled: the last
+    // status writes (readiness, Deployment and Endpoints status), and the agent's first
+    // once-a-minute resync, whose first read of each new pod file updates its atime (relatime)
+    await sleep(90_000);
     log('measuring idle disk writes for 60 s');
     const before = lab.gateways.map((g) => ioWrites(daemonPid(g)));
     await sleep(60_000);
