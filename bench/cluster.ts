@@ -10,11 +10,11 @@
 // Targets: >= 300 pods/s bound; failover <= grace + eviction + 5 s; idle writes <= 64 KiB per
 // gateway per minute.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBrambleCluster } from './lib/bramble-cluster.ts';
 import { percentile } from './lib/load.ts';
+import { writeBytes } from './lib/procs.ts';
 import type { ClusterLab, LabGateway } from '../test/helpers/cluster-lab.ts';
 import { eventually, startClusterLab } from '../test/helpers/cluster-lab.ts';
 
@@ -94,17 +94,11 @@ async function runningOn(gw: LabGateway, names: string[]): Promise<number> {
   return items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && names.includes(p.spec.nodeName ?? '')).length;
 }
 
-function ioWrites(pid: number): number {
-  const m = /write_bytes:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-/** The daemon's node process inside `ip netns exec`: the child of the ip process we started. */
+/** The daemon's pid: `ip netns exec` execs the command in place, so it is the pid we started. */
 function daemonPid(gw: LabGateway): number {
-  const ipPid = gw.daemon?.pid;
-  if (!ipPid) throw new Error(`${gw.name} is not running`);
-  // `ip netns exec` execs the command in place: same pid.
-  return ipPid;
+  const pid = gw.daemon?.pid;
+  if (!pid) throw new Error(`${gw.name} is not running`);
+  return pid;
 }
 
 async function failoverAndIdle(): Promise<{ failovers: number[]; writes: number[]; configured: number }> {
@@ -127,9 +121,9 @@ async function failoverAndIdle(): Promise<{ failovers: number[]; writes: number[
     // once-a-minute resync, whose first read of each new pod file updates its atime (relatime)
     await sleep(90_000);
     log('measuring idle disk writes for 60 s');
-    const before = lab.gateways.map((g) => ioWrites(daemonPid(g)));
+    const before = lab.gateways.map((g) => writeBytes(daemonPid(g)));
     await sleep(60_000);
-    const writes = lab.gateways.map((g, i) => ioWrites(daemonPid(g)) - before[i]!);
+    const writes = lab.gateways.map((g, i) => writeBytes(daemonPid(g)) - before[i]!);
     // (b) failover with 18 pods, 6 per gateway
     const scale = g1.cli(['scale', 'deploy/fo', '--replicas=18']);
     if (scale.code !== 0) throw new Error(scale.stderr);

@@ -2,13 +2,16 @@
 // service names (dnsmasq from generated host-records), queried by dnsperf with the same query file
 // and client settings, one after the other on this machine. Each server gets a throughput run
 // (QPS, loss) and a verbose run whose per-query latencies give p50/p99 (dnsperf 2.10 has no
-// latency histogram). bramble runs in a child process of its own, as it would in the daemon.
+// latency histogram). bramble's server runs in a child process of its own over static data (the
+// daemon runs it in its own process, over its informers), so its RSS is not the daemon's.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from '../test/helpers/ports.ts';
+import { rssBytes } from './lib/procs.ts';
 
 const SERVICES = Number(process.env.BENCH_DNS_SERVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
@@ -49,10 +52,6 @@ async function serve(port: number): Promise<void> {
   });
   process.stdout.write('ready\n');
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
-}
-
-function freePort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
 }
 
 async function waitReady(child: ChildProcess, what: string): Promise<void> {
@@ -137,8 +136,7 @@ async function latencies(port: number, queryFile: string): Promise<{ p50Ms: numb
 function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+    return rssBytes(pid) / (1024 * 1024);
   } catch {
     return NaN;
   }
@@ -189,7 +187,7 @@ async function main(): Promise<void> {
     const conf = join(dir, 'dnsmasq.conf');
     writeFileSync(conf, Array.from({ length: SERVICES }, (_, i) => `host-record=${serviceName(i)},${clusterIP(i)}\n`).join(''));
 
-    const bramblePort = freePort();
+    const bramblePort = await freePort();
     const bramble = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--serve', String(bramblePort)], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await waitReady(bramble, 'bramble DNS');
@@ -199,8 +197,8 @@ async function main(): Promise<void> {
       await stop(bramble);
     }
 
-    const dnsmasqPort = freePort();
-    // --cache-size=0: dnsmasq answers host-records from its own table; no cache to warm.
+    const dnsmasqPort = await freePort();
+    // dnsmasq answers host-records from its own table: there is no cache to warm.
     const dnsmasq = spawn('dnsmasq', ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${dnsmasqPort}`, `--conf-file=${conf}`, '--pid-file=', '--user=root', '--no-negcache'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       waitAnswering(dnsmasqPort);

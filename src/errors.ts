@@ -35,13 +35,6 @@ export class ProfileError extends BrambleError {
   }
 }
 
-/** A subcommand that is listed in `bramble --help` but not built yet in this version. */
-export class NotImplementedError extends BrambleError {
-  constructor(message: string) {
-    super('E_NOT_IMPLEMENTED', message);
-  }
-}
-
 export function isBrambleError(value: unknown): value is BrambleError {
   return value instanceof BrambleError;
 }

@@ -6,9 +6,9 @@ import { Status, StatusError } from '../api/resources/index.ts';
 import type { KObject, ResourceInfo } from '../model/index.ts';
 import { findResource } from '../model/index.ts';
 import type { AgentApi } from './ports.ts';
+import { isTerminalPhase } from './status.ts';
 
 const podsInfo = findResource('', 'v1', 'pods')!;
-const terminal = (phase: unknown) => phase === 'Succeeded' || phase === 'Failed';
 
 export function resourceApiClient(api: ObjectApi, deleter: Deleter): AgentApi {
   const replaceStatus = (info: ResourceInfo, namespace: string | undefined, name: string, uid: string, status: Record<string, unknown>) =>
@@ -23,7 +23,7 @@ export function resourceApiClient(api: ObjectApi, deleter: Deleter): AgentApi {
         // status computed from the stale replica must not bring it back; the watch brings the
         // Failed pod and the reconciler stops its containers.
         const was = (current['status'] as { phase?: string } | undefined)?.phase;
-        if (info.resource === 'pods' && terminal(was) && !terminal(status['phase'])) throw Status.conflict(info, name, `the pod is ${String(was)}; a terminal phase is final`);
+        if (info.resource === 'pods' && isTerminalPhase(was) && !isTerminalPhase(status['phase'])) throw Status.conflict(info, name, `the pod is ${String(was)}; a terminal phase is final`);
         return { ...current, status };
       },
       { dryRun: false },

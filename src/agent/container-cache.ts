@@ -59,6 +59,11 @@ export class ContainerCache {
     return (await this.get()).filter((c) => c.labels[LABEL_POD_UID] === uid);
   }
 
+  /** A pod cleaned up: its UID need not be remembered (the set would grow with every pod). */
+  forget(uid: string): void {
+    this.#uids.delete(uid);
+  }
+
   invalidate(): void {
     this.#generation++;
     this.#listing = undefined;

@@ -8,6 +8,7 @@
 // The pod CIDR is a /24 of 10.42.0.0/16 claimed once, at join, with a create-only key per /24
 // (a compare-and-swap, so two gateways joining at once never get the same one), and kept in
 // DATA/pod-cidr: a gateway that restarts without a quorum knows it without asking anyone.
+import { DEFAULT_CLUSTER_CIDR } from '../network/config.ts';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { arch, cpus, networkInterfaces, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
@@ -217,7 +218,7 @@ export async function registerGatewayNode(api: ObjectApi, o: GatewayNodeOptions,
 // ---------------------------------------------------------------------------------------------
 // Pod CIDR: one /24 of the cluster CIDR per gateway.
 
-export const CLUSTER_CIDR = '10.42.0.0/16';
+export const CLUSTER_CIDR = DEFAULT_CLUSTER_CIDR;
 /** `/bramble/podcidrs/10.42.3.0-24` → the node name that claimed it. */
 export const POD_CIDR_PREFIX = '/bramble/podcidrs/';
 export const POD_CIDR_FILE = 'pod-cidr';

@@ -2,7 +2,9 @@
 // the way kubelet renders them. Pure text functions; the agent writes them under the pod's
 // directory and bind-mounts them.
 
-export const CLUSTER_DNS_DEFAULT = '10.43.0.10';
+import { CLUSTER_DNS_IP } from '../network/config.ts';
+
+export const CLUSTER_DNS_DEFAULT = CLUSTER_DNS_IP;
 export const CLUSTER_DOMAIN_DEFAULT = 'cluster.local';
 
 export interface HostsInput {

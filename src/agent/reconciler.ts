@@ -332,6 +332,7 @@ export class PodReconciler {
     rmSync(this.podDir(ref.uid), { recursive: true, force: true });
     await this.#o.logs.removePod({ namespace: ref.namespace, podName: ref.name, podUid: ref.uid });
     this.#pods.delete(ref.uid);
+    this.#o.containers.forget(ref.uid);
     this.backoff.forgetPrefix(`${ref.uid}/`);
     this.#o.events.forget(ref.uid);
     if (mine.length > 0) this.#log.info('pod cleaned up', { pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, containers: mine.length });

@@ -17,7 +17,7 @@ import { hostFacts, obtainPodCidr, registerGatewayNode } from './node.ts';
 import { runtimePorts } from './runtime-adapter.ts';
 import type { SharedInformers } from '../controllers/shared-informers.ts';
 import type { DnsServer } from '../dns/index.ts';
-import { CLUSTER_DNS_ADDRESS, CLUSTER_POD_NETWORK, defaultAllowFrom, InformerDnsData, startDnsServer } from '../dns/index.ts';
+import { CLUSTER_DNS_ADDRESS, defaultAllowFrom, InformerDnsData, startDnsServer } from '../dns/index.ts';
 import { desiredRoutes, PodRoutes } from '../network/routes.ts';
 import { informerProxyData, IpAddressManager, startProxy } from '../proxy/index.ts';
 
@@ -107,6 +107,9 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     podCidr,
     reserved: o.profile.reserved,
     facts,
+    // Pods' resolv.conf and hosts name the domain the DNS server answers for.
+    clusterDns: CLUSTER_DNS_ADDRESS.host,
+    clusterDomain: o.dns.clusterDomain,
     logger: log.child({ component: 'agent' }),
     // Registered here instead, with the labels, the board and the pod CIDR.
     registerNode: false,
@@ -180,7 +183,7 @@ function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(
 async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, hostIP: string, log: Logger): Promise<{ stop(): Promise<void> }> {
   const { nodes, services, endpoints, pods } = o.informers;
   const routesLog = log.child({ component: 'network' });
-  const routes = new PodRoutes({ podCidr, clusterCidr: CLUSTER_POD_NETWORK, logger: routesLog });
+  const routes = new PodRoutes({ podCidr, logger: routesLog });
   let routeTimer: NodeJS.Timeout | null = null;
   const syncRoutes = (): void => {
     if (routeTimer) return;
@@ -214,12 +217,19 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
     dnsLog.error('the cluster DNS server did not start; pods on this gateway cannot resolve Service names', { error: String(error) });
   }
   const proxyData = informerProxyData({ services, endpoints });
-  const proxy = startProxy({ data: proxyData, nodeAddress: '0.0.0.0', addresses, logger: log.child({ component: 'proxy' }) });
+  // Not before the first lists: a first pass that saw no Services would take every ClusterIP an
+  // earlier run left off the loopback, and traffic to them would leave the gateway meanwhile.
+  let stopping = false;
+  let proxy: { stop(): Promise<void> } | undefined;
+  void proxyData.whenSynced().then(() => {
+    if (!stopping) proxy = startProxy({ data: proxyData, nodeAddress: '0.0.0.0', addresses, logger: log.child({ component: 'proxy' }) });
+  });
   return {
     async stop() {
+      stopping = true;
       stopRoutes();
       if (routeTimer) clearTimeout(routeTimer);
-      await proxy.stop();
+      await proxy?.stop();
       proxyData.stop();
       await dns?.stop();
       dnsData.close();

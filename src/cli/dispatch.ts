@@ -4,7 +4,7 @@
 // passes the real ones.
 
 import { SERVER_COMMAND } from '../config/server-options.ts';
-import { BrambleError, NotImplementedError, ProfileError, UsageError } from '../errors.ts';
+import { BrambleError, ProfileError, UsageError } from '../errors.ts';
 import { ApiError } from './api-client.ts';
 import { runApply, runCreate } from './apply-command.ts';
 import { runClusterRemove, runClusterStatus } from './cluster-commands.ts';
@@ -42,14 +42,6 @@ function formatError(error: BrambleError): string {
   if (error instanceof UsageError && error.message.startsWith('bramble')) return `${error.message}\n`;
   if (error instanceof ApiError && error.message.startsWith('Error from server')) return `${error.message}\n`;
   return `${error.message.split('\n').map((line) => `bramble: ${line}`).join('\n')}\n`;
-}
-
-function notImplemented(command: CommandEntry, argv: readonly string[], io: CliIo): number {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`Usage: bramble ${command.name} [flags]\n\n${command.summary}.\n\nNot implemented yet in this version (${io.version}).\n`);
-    return EXIT_OK;
-  }
-  throw new NotImplementedError(`${command.name}: not implemented yet in this version (${io.version})`);
 }
 
 async function helpFor(topic: readonly string[], io: CliIo): Promise<number> {
@@ -180,7 +172,8 @@ async function dispatch(rawArgv: readonly string[], io: CliIo): Promise<number> 
     case 'drain':
       return runDrain(rest, io);
     default:
-      return notImplemented(command, rest, io);
+      // Every entry of COMMANDS has a case above; a new entry without one is a bug here.
+      throw new Error(`bramble: internal error: no handler for the command ${JSON.stringify(command.name)}`);
   }
 }
 

@@ -5,7 +5,9 @@
 // does); restart stamps the template so every pod is replaced.
 
 import { UsageError } from '../errors.ts';
-import { qualifiedName, type KObject, type ResourceInfo } from '../model/index.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jsonEqual, qualifiedName, type KObject, type ResourceInfo } from '../model/index.ts';
+import { num, obj } from './printers/fields.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { API_FLAGS, refuseAllNamespaces, withApi } from './api-flags.ts';
 import type { CommandSpec } from './flags.ts';
@@ -21,8 +23,6 @@ const HASH_LABEL = 'pod-template-hash';
 const STATUS_POLL_MS = 500;
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as J) : {});
-const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 const TARGET = { name: 'TYPE/NAME', min: 1, max: 2 } as const;
 
@@ -115,16 +115,6 @@ export function rolloutStatusLine(object: KObject): { line: string; done: boolea
   return { line: `deployment "${name}" successfully rolled out`, done: true };
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
-
 export async function runRolloutStatus(argv: readonly string[], io: CommandIo): Promise<number> {
   const { flags, positionals, help } = parseArgs(ROLLOUT_STATUS_COMMAND, argv);
   if (help) {
@@ -136,7 +126,7 @@ export async function runRolloutStatus(argv: readonly string[], io: CommandIo): 
   const target = targetOf('rollout status', positionals, ['deployments', 'daemonsets']);
   return withApi(flags, io, async ({ client, namespace }) => {
     const path = objectPath(target.info, namespace, target.name);
-    const started = Date.now();
+    const started = nowOf(io);
     let last = '';
     for (;;) {
       const object = await client.get<KObject>(path);
@@ -152,11 +142,12 @@ export async function runRolloutStatus(argv: readonly string[], io: CommandIo): 
       if (line !== last) io.stdout.write(`${line}\n`);
       last = line;
       if (done || !flags.watch || io.signal?.aborted) return 0;
-      if (flags.timeout > 0 && Date.now() - started >= flags.timeout) {
+      if (flags.timeout > 0 && nowOf(io) - started >= flags.timeout) {
         io.stderr.write(`error: timed out waiting for the condition (after ${flags.timeout / 1000}s)\n`);
         return 1;
       }
-      await sleep(STATUS_POLL_MS, io.signal);
+      // an interrupt ends the wait; the loop then sees io.signal aborted and stops
+      await sleep(STATUS_POLL_MS, undefined, io.signal ? { signal: io.signal } : {}).catch(() => undefined);
     }
   });
 }
@@ -208,12 +199,6 @@ function deploymentTemplateOf(rs: KObject): J {
   return template;
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v as J).sort().map((k) => [k, canonical((v as J)[k])])) : v;
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
 export async function runRolloutUndo(argv: readonly string[], io: CommandIo): Promise<number> {
   const { flags, positionals, help } = parseArgs(ROLLOUT_UNDO_COMMAND, argv);
   if (help) {
@@ -252,7 +237,7 @@ export async function runRolloutUndo(argv: readonly string[], io: CommandIo): Pr
       }
     }
     const template = deploymentTemplateOf(wanted);
-    if (sameJson(template, obj(deployment['spec'])['template'])) {
+    if (jsonEqual(template, obj(deployment['spec'])['template'])) {
       io.stdout.write(`${shown} skipped rollback (current template already matches revision ${revisionOf(wanted)})\n`);
       return 0;
     }

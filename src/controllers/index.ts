@@ -77,7 +77,7 @@ export function startControllers(o: ControllersOptions): Controllers {
   let leading = false;
   let becoming: Promise<void> | null = null;
   let stopped = false;
-  const runners = reconcilers.map((reconciler) => new ControllerRunner({ reconciler, informers: { ...o.informers }, leading: () => leading && !stopped, clock, logger: log }));
+  const runners = reconcilers.map((reconciler) => new ControllerRunner({ reconciler, informers: { ...o.informers }, leading: () => leading && !stopped && o.isLeader(), clock, logger: log }));
   const idleWaiters: (() => void)[] = [];
 
   const becomeLeader = async (): Promise<void> => {

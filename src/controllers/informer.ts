@@ -37,6 +37,9 @@ export class Informer {
   #synced = false;
   #waiters: (() => void)[] = [];
   readonly #listeners = new Set<(object: KObject, event: InformerEvent) => void>();
+  /** While a list is in flight: keys the watch deleted, with the deletion's revision (a list
+   *  older than the deletion must not bring the object back). */
+  #deletedDuringList: Map<string, number> | null = null;
 
   constructor(options: InformerOptions) {
     this.#o = options;
@@ -103,11 +106,18 @@ export class Informer {
    *  not have applied everything committed before its election yet. */
   async relist(options: { linearizable?: boolean } = {}): Promise<void> {
     const serializable = options.linearizable ? false : (this.#o.serializable ?? false);
-    const page = await this.#o.store.list(this.info, undefined, { serializable });
+    const deleted = (this.#deletedDuringList ??= new Map());
+    let page;
+    try {
+      page = await this.#o.store.list(this.info, undefined, { serializable });
+    } finally {
+      this.#deletedDuringList = null;
+    }
     const seen = new Set<string>();
     for (const object of page.items) {
       const key = objectKeyOf(object);
       seen.add(key);
+      if ((deleted.get(key) ?? 0) > page.revision) continue;
       const old = this.#objects.get(key);
       // A watch change may have brought something newer than the list's snapshot.
       if (old && Number(old.metadata.resourceVersion) > Number(object.metadata.resourceVersion)) continue;
@@ -140,6 +150,7 @@ export class Informer {
           const key = objectKeyOf(object);
           if (c.deleted) {
             this.#objects.delete(key);
+            this.#deletedDuringList?.set(key, c.revision);
             this.#notify(object, 'deleted');
           } else {
             this.#objects.set(key, object);

@@ -181,14 +181,7 @@ export function timestampOf(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
-/** Sets (or replaces) the condition of `type`, keeping lastTransitionTime while the status is unchanged. */
-export function withCondition(conditions: unknown, next: Json): Json[] {
-  const list = Array.isArray(conditions) ? conditions.filter(isJson) : [];
-  const old = list.find((c) => c['type'] === next['type']);
-  const merged = { ...next };
-  if (old && old['status'] === next['status'] && typeof old['lastTransitionTime'] === 'string') merged['lastTransitionTime'] = old['lastTransitionTime'];
-  return [...list.filter((c) => c['type'] !== next['type']), merged];
-}
+export { withCondition } from '../model/index.ts';
 
 export function withoutCondition(conditions: unknown, type: string): Json[] {
   return (Array.isArray(conditions) ? conditions.filter(isJson) : []).filter((c) => c['type'] !== type);

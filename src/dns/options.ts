@@ -1,15 +1,16 @@
 // The DNS server's command-line flags and their parsing, for `bramble server` to add:
 // `--dns-addr HOST:PORT` (the host side), `--cluster-domain` and `--dns-upstream IP[:PORT],...`.
 // The cluster DNS address 10.43.0.10:53 is fixed by the contract, not a flag.
+import { CLUSTER_DNS_IP, DEFAULT_CLUSTER_CIDR } from '../network/config.ts';
 import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors.ts';
 import type { Upstream } from './forwarder.ts';
 
 /** Where every pod finds cluster DNS (bound on each gateway's loopback). */
-export const CLUSTER_DNS_ADDRESS = { host: '10.43.0.10', port: 53 } as const;
+export const CLUSTER_DNS_ADDRESS = { host: CLUSTER_DNS_IP, port: 53 } as const;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 /** Pods live in 10.42.0.0/16 on every gateway; Kubernetes' default pod network for k3s. */
-export const CLUSTER_POD_NETWORK = '10.42.0.0/16';
+export const CLUSTER_POD_NETWORK = DEFAULT_CLUSTER_CIDR;
 
 /** Flag specs in the shape of src/cli/flags.ts, to spread into the server command's flags. */
 export const DNS_FLAGS = {

@@ -3,6 +3,7 @@
 // (a few thousand names take a few milliseconds). A lookup is then two map reads, and the rules
 // that tell NXDOMAIN from NODATA fall out of which names exist (an empty non-terminal such as
 // `_tcp.web.default.svc.cluster.local` exists, so it is NODATA, never NXDOMAIN: RFC 8020).
+import { isIPv4 } from 'node:net';
 import type { KObject } from '../model/index.ts';
 import type { DnsData } from './data.ts';
 import { TYPE_A, TYPE_ANY, TYPE_CNAME, TYPE_NS, TYPE_PTR, TYPE_SOA, TYPE_SRV, TYPE_TXT, RCODE_NOERROR, RCODE_NXDOMAIN } from './wire.ts';
@@ -132,12 +133,6 @@ export class ClusterZone {
 
 function sameData(a: RecordData, b: RecordData): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(text: string): boolean {
-  return IPV4.test(text);
 }
 
 /** `10.43.0.1` → `1.0.43.10.in-addr.arpa`; null for anything but an IPv4 address. */

@@ -53,15 +53,18 @@ export function diskUsage(path: string): { usedBytes: number; totalBytes: number
   }
 }
 
-/** The hottest of the kernel's thermal zones in °C (millidegrees in sysfs), or undefined. */
-export function thermalZoneCelsius(thermalDir = '/sys/class/thermal'): number | undefined {
-  let hottest: number | undefined;
-  let zones: string[];
+/** The kernel's thermal zones (none on a VM or a board without sensors). */
+export function thermalZones(thermalDir = '/sys/class/thermal'): string[] {
   try {
-    zones = readdirSync(thermalDir).filter((z) => z.startsWith('thermal_zone'));
+    return readdirSync(thermalDir).filter((z) => z.startsWith('thermal_zone'));
   } catch {
-    return undefined;
+    return [];
   }
+}
+
+/** The hottest of the kernel's thermal zones in °C (millidegrees in sysfs), or undefined. */
+export function thermalZoneCelsius(thermalDir = '/sys/class/thermal', zones = thermalZones(thermalDir)): number | undefined {
+  let hottest: number | undefined;
   for (const zone of zones) {
     try {
       const milli = Number(readFileSync(`${thermalDir}/${zone}/temp`, 'utf8').trim());
@@ -95,7 +98,7 @@ export class UsageSampler {
   readonly #options: UsageSamplerOptions;
   #disk: { usedBytes: number; totalBytes: number } | undefined;
   #temperature: number | undefined;
-  #noThermalZones = false;
+  #zones: string[] | undefined;
   #noFallback = false;
 
   constructor(
@@ -131,13 +134,14 @@ export class UsageSampler {
   /** Reads disk and temperature again (never throws; an unreadable figure is left out). */
   async refreshSlow(): Promise<void> {
     if (this.#options.diskPath !== undefined) this.#disk = diskUsage(this.#options.diskPath);
-    const zone = this.#noThermalZones ? undefined : thermalZoneCelsius(this.#options.thermalDir);
-    if (zone !== undefined) this.#temperature = zone;
-    else if (!this.#noFallback) {
-      this.#noThermalZones = true;
+    // Zones that exist but read nothing plausible this time keep the last figure; only a board
+    // without any zone uses the fallback, and only while it answers (a VM answers nothing, and
+    // each try spawns several shells).
+    if (this.#zones === undefined) this.#zones = thermalZones(this.#options.thermalDir);
+    if (this.#zones.length > 0) {
+      this.#temperature = thermalZoneCelsius(this.#options.thermalDir, this.#zones) ?? this.#temperature;
+    } else if (!this.#noFallback) {
       this.#temperature = await (this.#options.temperatureFallback ?? systeminformationTemperature)();
-      // A board whose fallback knows no temperature either (a VM) is not asked again: each try
-      // spawns several shells, every 30 s, for nothing.
       if (this.#temperature === undefined) this.#noFallback = true;
     }
   }

@@ -7,6 +7,7 @@ export { carryOverAllocated, validateUpdate } from './update.ts';
 export { defaultObject, defaultPullPolicy } from './defaults.ts';
 export { formatValue } from './causes.ts';
 export { jsonEqual } from './json.ts';
+export { withCondition } from './conditions.ts';
 export { applyMergePatch, createMergePatch } from './merge-patch.ts';
 export { fieldNotes } from './notes.ts';
 export type { SchemaNote } from './schema.ts';

@@ -7,6 +7,10 @@ import type { NetworkConfigList } from './types.ts';
 export const DEFAULT_POD_CIDR = '10.42.0.0/24';
 /** The whole pod network, every gateway's pod CIDR in it: never masqueraded. */
 export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+/** Services' ClusterIPs (DESIGN: 10.43.0.0/16). */
+export const SERVICE_CIDR = '10.43.0.0/16';
+/** The cluster DNS address every pod's resolv.conf names. */
+export const CLUSTER_DNS_IP = '10.43.0.10';
 export const DEFAULT_BRIDGE = 'bramble0';
 export const DEFAULT_NETWORK_NAME = 'bramble';
 export const CNI_VERSION = '1.0.0';

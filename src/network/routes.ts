@@ -4,8 +4,9 @@
 // the sender's pod IP). Only traffic from pods to outside the cluster network is masqueraded.
 // Everything here is bramble's own and recognisable as such: routes carry protocol number
 // ROUTE_PROTO (only those are ever replaced or deleted), the NAT rules live in chain
-// BRAMBLE-POSTROUTING, jumped to from POSTROUTING by one commented rule. Reconciled from the Node
-// objects whenever they change and at start, so a restart (or a reboot) restores them.
+// BRAMBLE-POSTROUTING (set up by the pod network before its first pod), jumped to from POSTROUTING
+// by one commented rule. Routes are reconciled from the Node objects when the wanted set changes
+// and at start, so a restart (or a reboot) restores them.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/index.ts';
@@ -54,10 +55,8 @@ export function commandRunner(hostNetns?: string): Run {
 const realRun: Run = async (file, args) => (await execFileAsync(file, args, { timeout: 10_000, env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } })).stdout;
 
 export interface PodRoutesOptions {
-  /** This gateway's pod CIDR: the source of traffic to masquerade. */
+  /** This gateway's pod CIDR (no route to it: it is on the bridge). */
   podCidr: string;
-  /** The whole pod network (10.42.0.0/16): traffic inside it is never masqueraded. */
-  clusterCidr: string;
   logger: Logger;
   run?: Run;
 }
@@ -79,17 +78,7 @@ export function parseRoutes(text: string): PeerRoute[] {
  * several iptables calls at every pod start and would NAT pod-to-pod traffic to other gateways.
  * Idempotent (the chain is rebuilt).
  */
-export function ensurePodMasquerade(o: { podCidr: string; clusterCidr: string }, run: Run = realRun): Promise<void> {
-  // The pod network and the routes both make sure of it: one rebuild at a time, or a flush in
-  // the middle of another's appends could leave MASQUERADE before the RETURNs.
-  const next = masqueradeQueue.then(() => rebuildMasquerade(o, run));
-  masqueradeQueue = next.catch(() => undefined);
-  return next;
-}
-
-let masqueradeQueue: Promise<void> = Promise.resolve();
-
-async function rebuildMasquerade(o: { podCidr: string; clusterCidr: string }, run: Run): Promise<void> {
+export async function ensurePodMasquerade(o: { podCidr: string; clusterCidr: string }, run: Run = realRun): Promise<void> {
   const ipt = (args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args]);
   await ipt(['-N', MASQ_CHAIN]).catch(() => undefined); // exists already
   await ipt(['-F', MASQ_CHAIN]);
@@ -108,8 +97,9 @@ async function rebuildMasquerade(o: { podCidr: string; clusterCidr: string }, ru
 export class PodRoutes {
   readonly #o: PodRoutesOptions;
   readonly #run: Run;
-  #masquerade = false;
   #queue: Promise<void> = Promise.resolve();
+  /** The set last applied without a failure: a Node change that leaves it the same costs nothing. */
+  #applied: string | null = null;
 
   constructor(options: PodRoutesOptions) {
     this.#o = options;
@@ -118,16 +108,19 @@ export class PodRoutes {
 
   /** Makes the kernel's bramble routes exactly `want` (one sync at a time, in call order). */
   sync(want: readonly PeerRoute[]): Promise<void> {
-    const next = this.#queue.then(() => this.#sync(want));
+    const next = this.#queue.then(async () => {
+      const key = want.map((r) => `${r.cidr} ${r.via}`).join(',');
+      if (key === this.#applied) return;
+      this.#applied = null;
+      if (await this.#sync(want)) this.#applied = key;
+    });
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  async #sync(want: readonly PeerRoute[]): Promise<void> {
-    if (!this.#masquerade) {
-      await this.#ensureMasquerade();
-      this.#masquerade = true;
-    }
+  /** Answers whether every wanted route is in place. */
+  async #sync(want: readonly PeerRoute[]): Promise<boolean> {
+    let complete = true;
     const have = parseRoutes(await this.#run('ip', ['-4', 'route', 'show', 'proto', String(ROUTE_PROTO)]));
     const key = (r: PeerRoute) => `${r.cidr} ${r.via}`;
     const wanted = new Set(want.map(key));
@@ -143,6 +136,7 @@ export class PodRoutes {
         await this.#run('ip', ['-4', 'route', 'replace', r.cidr, 'via', r.via, 'proto', String(ROUTE_PROTO)]);
         this.#o.logger.info('pod route added', { cidr: r.cidr, via: r.via });
       } catch (error) {
+        complete = false;
         // An address not on a shared network (host-gw needs one hop): say so, keep the others.
         this.#o.logger.warn('cannot route to another gateway\'s pods: its address must be on a network this gateway shares (host-gw routing)', {
           cidr: r.cidr,
@@ -151,20 +145,6 @@ export class PodRoutes {
         });
       }
     }
-  }
-
-  /** Pod traffic to outside the cluster network leaves with the gateway's address. */
-  async #ensureMasquerade(): Promise<void> {
-    await ensurePodMasquerade({ podCidr: this.#o.podCidr, clusterCidr: this.#o.clusterCidr }, this.#run);
-  }
-
-  /** Removes bramble's routes and NAT rules (this gateway leaves the cluster). */
-  async remove(): Promise<void> {
-    await this.sync([]);
-    const ipt = (args: string[]) => this.#run('iptables', ['-w', '-t', 'nat', ...args]).catch(() => undefined);
-    await ipt(['-D', 'POSTROUTING', '-s', this.#o.podCidr, '-m', 'comment', '--comment', MASQ_COMMENT, '-j', MASQ_CHAIN]);
-    await ipt(['-F', MASQ_CHAIN]);
-    await ipt(['-X', MASQ_CHAIN]);
-    this.#masquerade = false;
+    return complete;
   }
 }

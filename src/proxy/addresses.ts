@@ -6,6 +6,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { isIPv4 } from './service-table.ts';
+import { SERVICE_CIDR } from '../network/config.ts';
+import { Ipv4Range } from '../api/resources/services/ranges.ts';
 
 const run = promisify(execFile);
 
@@ -18,7 +20,8 @@ export interface AddressManager {
   remove(ip: string): Promise<void>;
 }
 
-export const SERVICE_CIDR = '10.43.0.0/16';
+export { SERVICE_CIDR };
+const SERVICE_RANGE = new Ipv4Range(SERVICE_CIDR);
 export const LOOPBACK_LABEL = 'lo:bramble';
 
 export class AddressError extends Error {
@@ -27,7 +30,7 @@ export class AddressError extends Error {
 
 /** Whether `ip` is in 10.43.0.0/16, the only range bramble adds to the loopback. */
 export function inServiceRange(ip: string): boolean {
-  return isIPv4(ip) && ip.startsWith('10.43.');
+  return isIPv4(ip) && SERVICE_RANGE.contains(ip);
 }
 
 function checked(ip: string): string {

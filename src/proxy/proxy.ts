@@ -172,6 +172,8 @@ class ServiceProxy implements Proxy {
       });
   }
 
+  #conflicts = new Set<string>();
+
   async #reconcile(): Promise<void> {
     if (!this.#knownOwned) {
       // Addresses an earlier run left: ours to reuse or remove.
@@ -186,7 +188,9 @@ class ServiceProxy implements Proxy {
       nodeAddress: this.#o.nodeAddress,
       clusterListenAddress: this.#o.clusterListenAddress ?? ((ip) => ip),
     });
-    for (const conflict of plan.conflicts) this.#log.warn('service port not served', { reason: conflict });
+    // Said once per conflict, not at every pass (a pass runs at each readiness change).
+    for (const conflict of plan.conflicts) if (!this.#conflicts.has(conflict)) this.#log.warn('service port not served', { reason: conflict });
+    this.#conflicts = new Set(plan.conflicts);
     this.#updateBalancers(plan.routes);
 
     const wanted = new Map(plan.listeners.map((l) => [l.key, l]));

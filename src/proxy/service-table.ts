@@ -1,6 +1,7 @@
 // From Services and Endpoints to the listeners one gateway should have: pure, so the rules
 // (which Services get a listener, which endpoint port serves which Service port) are tested
 // without sockets. Objects are read defensively: they come from the replica as stored JSON.
+import { isIPv4 as netIsIPv4 } from 'node:net';
 import type { KObject } from '../model/index.ts';
 
 export type Protocol = 'TCP' | 'UDP';
@@ -55,10 +56,9 @@ export interface PlanOptions {
 /** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/** A string holding an IPv4 address (object fields are unknown until checked). */
 export function isIPv4(text: unknown): text is string {
-  return typeof text === 'string' && IPV4.test(text);
+  return typeof text === 'string' && netIsIPv4(text);
 }
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@
 // a 409 means someone else changed the pod, which is read again, never bound twice.
 import type { ObjectApi } from '../api/resources/index.ts';
 import { StatusError } from '../api/resources/index.ts';
-import { withCondition } from '../api/resources/binding.ts';
+import { podCondition } from '../api/resources/binding.ts';
 import { EventRecorder } from '../agent/events.ts';
 import type { PodRef } from '../agent/events.ts';
 import { systemClock } from '../agent/ports.ts';
@@ -301,7 +301,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
           if (current.metadata.uid !== facts.uid || spec?.nodeName) return current;
           const status = (current['status'] ?? {}) as Record<string, unknown>;
           const stamp = `${new Date(now()).toISOString().slice(0, 19)}Z`;
-          return { ...current, status: { ...status, conditions: withCondition(status['conditions'], { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, stamp) } };
+          return { ...current, status: { ...status, conditions: podCondition(status['conditions'], { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, stamp) } };
         },
         { dryRun: false },
       )

@@ -55,3 +55,24 @@ describe('informer', () => {
     }
   });
 });
+
+describe('informer relist racing the watch', () => {
+  it('a list older than a deletion the watch already delivered does not bring the object back', async () => {
+    const { ObjectChange } = await import('../../src/api/resources/watch-cache.ts');
+    const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gone', namespace: 'default', resourceVersion: '5' } };
+    let sink: { changes(c: unknown[], r: number): void } | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const cache = { latestRevision: 5, subscribe: (_p: string, _a: number, s: typeof sink) => ((sink = s), { cancel() {} }) };
+    // the list is answered at revision 5 (it still holds the object), after the watch saw its deletion at 6
+    const store = { list: async () => (await gate, { items: [structuredClone(object)], revision: 5, continueKey: null, remaining: 0 }) };
+    const informer = new Informer({ info: cms, store: store as never, cache: cache as never, logger: quietLogger });
+    informer.start();
+    const kv = (rev: number) => ({ key: Buffer.from('/registry/configmaps/default/gone'), value: Buffer.from(JSON.stringify(object)), createRevision: 5, modRevision: rev, version: 1, lease: 0 });
+    sink!.changes([new ObjectChange(6, '/registry/configmaps/default/gone', true, false, kv(6) as never, kv(5) as never)], 6);
+    release();
+    await informer.whenSynced();
+    assert.equal(informer.get('default', 'gone'), undefined);
+    informer.stop();
+  });
+});

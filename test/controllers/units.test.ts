@@ -6,7 +6,8 @@ import { fenceposts, maxUnavailable, newReplicaSetReplicas } from '../../src/con
 import { endpointSubsets, resolveTargetPort } from '../../src/controllers/endpoints-content.ts';
 import { Expectations } from '../../src/controllers/expectations.ts';
 import { slowStartBatch } from '../../src/controllers/slow-start.ts';
-import { daemonPlacement, tolerates } from '../../src/controllers/taints.ts';
+import { daemonPlacement } from '../../src/controllers/taints.ts';
+import { tolerates } from '../../src/scheduler/node-rules.ts';
 import { chooseVictims, victimOrder } from '../../src/controllers/victims.ts';
 import { scaledIntOrPercent, templateHash } from '../../src/controllers/workload-objects.ts';
 import type { KObject } from '../../src/model/index.ts';
@@ -82,11 +83,12 @@ describe('victim order', () => {
 describe('tolerations', () => {
   it('follows Kubernetes: key, operator, value and effect', () => {
     const taint = { key: 'k', value: 'v', effect: 'NoSchedule' };
-    assert.ok(tolerates({ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }, taint));
-    assert.ok(tolerates({ key: 'k', operator: 'Exists' }, taint));
-    assert.ok(tolerates({ operator: 'Exists' }, taint));
-    assert.ok(!tolerates({ key: 'k', value: 'w' }, taint));
-    assert.ok(!tolerates({ key: 'k', operator: 'Exists', effect: 'NoExecute' }, taint));
+    const t = (o: { key?: string; operator?: 'Equal' | 'Exists'; value?: string; effect?: string }) => ({ key: '', operator: 'Equal' as const, value: '', effect: '', ...o });
+    assert.ok(tolerates(t({ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }), taint));
+    assert.ok(tolerates(t({ key: 'k', operator: 'Exists' }), taint));
+    assert.ok(tolerates(t({ operator: 'Exists' }), taint));
+    assert.ok(!tolerates(t({ key: 'k', value: 'w' }), taint));
+    assert.ok(!tolerates(t({ key: 'k', operator: 'Exists', effect: 'NoExecute' }), taint));
   });
 
   it('places daemons on cordoned and not-ready nodes but not on other taints', () => {
@@ -96,6 +98,10 @@ describe('tolerations', () => {
     assert.deepEqual(daemonPlacement({}, node([{ key: 'gone', effect: 'NoExecute' }])), { shouldRun: false, shouldContinueRunning: false });
     assert.deepEqual(daemonPlacement({ nodeSelector: { disk: 'ssd' } }, node([], { disk: 'ssd' })), { shouldRun: true, shouldContinueRunning: true });
     assert.deepEqual(daemonPlacement({ nodeSelector: { disk: 'ssd' } }, node([])), { shouldRun: false, shouldContinueRunning: false });
+    // required node affinity counts as it does for the scheduler
+    const arm64Only = { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }] }] } } } };
+    assert.deepEqual(daemonPlacement(arm64Only, node([], { 'kubernetes.io/arch': 'amd64' })), { shouldRun: false, shouldContinueRunning: false });
+    assert.deepEqual(daemonPlacement(arm64Only, node([], { 'kubernetes.io/arch': 'arm64' })), { shouldRun: true, shouldContinueRunning: true });
   });
 });
 

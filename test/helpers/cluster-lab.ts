@@ -10,17 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { podNetnsName } from '../../src/network/netns.ts';
 import { writeTestProfile } from './members.ts';
-import { proxySource, requireRoot, sleep, sweep } from '../pods/gateway.ts';
+import type { ApiAnswer } from '../pods/gateway.ts';
+import { apiRequest, killChild, proxySource, requireRoot, sleep, stopChild, sweep } from '../pods/gateway.ts';
 
 const bundle = join(process.cwd(), 'dist', 'bramble.mjs');
-
-export interface ApiAnswer {
-  status: number;
-  json: any;
-}
 
 export interface LabGateway {
   index: number;
@@ -245,46 +241,11 @@ export async function startClusterLab(options: LabOptions): Promise<ClusterLab> 
           await sleep(150);
         }
       },
-      async kill9() {
-        const child = gw.daemon;
-        if (!child) return;
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        });
-      },
-      async stop() {
-        const child = gw.daemon;
-        if (!child) return null;
-        return new Promise((resolve) => {
-          const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          child.once('exit', (code) => {
-            clearTimeout(t);
-            resolve(code);
-          });
-          child.kill('SIGTERM');
-        });
-      },
-      async api(method, path, body, contentType = 'application/json') {
-        // The proxy reaches the API from the gateway's own address, not loopback: a token it is.
-        const authorization = `Bearer ${readFileSync(join(gateways[0]!.dataDir, 'admin-token'), 'utf8').trim()}`;
-        const res = await request(`http://gateway${path}`, {
-          method: method as 'GET',
-          dispatcher,
-          headersTimeout: 15_000,
-          bodyTimeout: 15_000,
-          headers: { authorization, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        });
-        const text = await res.body.text();
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = text;
-        }
-        return { status: res.statusCode, json };
-      },
+      kill9: () => killChild(gw.daemon),
+      stop: () => stopChild(gw.daemon),
+      // The proxy reaches the API from the gateway's own address, not loopback: a token it is.
+      api: (method, path, body, contentType) =>
+        apiRequest(dispatcher, method, path, body, { authorization: `Bearer ${readFileSync(join(gateways[0]!.dataDir, 'admin-token'), 'utf8').trim()}` }, contentType),
       cli(args) {
         const adminToken = readFileSync(join(gateways[0]!.dataDir, 'admin-token'), 'utf8').trim();
         return run('ip', ['netns', 'exec', ns, 'env', `BRAMBLE_SERVER=http://${addr}:7080`, `BRAMBLE_TOKEN=${adminToken}`, process.execPath, bundle, ...args], 60_000);

@@ -2,7 +2,7 @@
 // the cluster tests, inside their own namespaces).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { desiredRoutes, parseRoutes, PodRoutes, ROUTE_PROTO } from '../../src/network/routes.ts';
+import { desiredRoutes, ensurePodMasquerade, parseRoutes, PodRoutes, ROUTE_PROTO } from '../../src/network/routes.ts';
 import { quietLogger } from '../store/store-helpers.ts';
 
 const node = (name: string, cidr: string | undefined, ip: string | undefined) => ({
@@ -23,24 +23,44 @@ test('parse routes', () => {
   ]);
 });
 
-test('sync adds missing routes, removes stale ones of ours only, and sets up masquerading once', async () => {
+test('sync adds missing routes, removes stale ones of ours only, and does nothing for an unchanged set', async () => {
   const calls: string[] = [];
   let table = `10.42.3.0/24 via 10.77.0.3 dev eth0 proto ${ROUTE_PROTO}\n10.42.2.0/24 via 10.77.0.9 dev eth0 proto ${ROUTE_PROTO}\n`;
+  let refuse = '';
   const run = async (file: string, args: string[]) => {
     calls.push(`${file} ${args.join(' ')}`);
     if (file === 'ip' && args[2] === 'show') return table;
-    if (file === 'iptables' && args.includes('-C')) throw new Error('no such rule');
+    if (file === 'ip' && args[2] === 'replace' && args[3] === refuse) throw Object.assign(new Error('failed'), { stderr: 'Nexthop has invalid gateway' });
     return '';
   };
-  const routes = new PodRoutes({ podCidr: '10.42.1.0/24', clusterCidr: '10.42.0.0/16', logger: quietLogger, run });
+  const routes = new PodRoutes({ podCidr: '10.42.1.0/24', logger: quietLogger, run });
   await routes.sync([{ cidr: '10.42.2.0/24', via: '10.77.0.2' }]);
   assert.ok(calls.includes(`ip -4 route del 10.42.3.0/24 proto ${ROUTE_PROTO}`));
   assert.ok(calls.includes(`ip -4 route del 10.42.2.0/24 proto ${ROUTE_PROTO}`), 'a route via a changed address is replaced');
   assert.ok(calls.includes(`ip -4 route replace 10.42.2.0/24 via 10.77.0.2 proto ${ROUTE_PROTO}`));
-  assert.ok(calls.includes('iptables -w -t nat -A BRAMBLE-POSTROUTING -d 10.42.0.0/16 -j RETURN'));
-  assert.ok(calls.some((c) => c.startsWith('iptables -w -t nat -A POSTROUTING -s 10.42.1.0/24')));
+  assert.ok(!calls.some((c) => c.startsWith('iptables')), 'the masquerade chain is the pod network\'s');
   calls.length = 0;
   table = `10.42.2.0/24 via 10.77.0.2 dev eth0 proto ${ROUTE_PROTO}\n`;
   await routes.sync([{ cidr: '10.42.2.0/24', via: '10.77.0.2' }]);
-  assert.deepEqual(calls, [`ip -4 route show proto ${ROUTE_PROTO}`], 'nothing to do the second time');
+  assert.deepEqual(calls, [], 'an unchanged set costs no command');
+  // a route that cannot be added is tried again at the next sync, even with the same set
+  refuse = '10.42.4.0/24';
+  const two = [{ cidr: '10.42.2.0/24', via: '10.77.0.2' }, { cidr: '10.42.4.0/24', via: '192.0.2.9' }];
+  await routes.sync(two);
+  calls.length = 0;
+  await routes.sync(two);
+  assert.ok(calls.some((c) => c === `ip -4 route replace 10.42.4.0/24 via 192.0.2.9 proto ${ROUTE_PROTO}`));
+});
+
+test('the masquerade chain: cluster traffic returns, the rest is masqueraded, one jump', async () => {
+  const calls: string[] = [];
+  const run = async (file: string, args: string[]) => {
+    calls.push(`${file} ${args.join(' ')}`);
+    if (args.includes('-C')) throw new Error('no such rule');
+    return '';
+  };
+  await ensurePodMasquerade({ podCidr: '10.42.1.0/24', clusterCidr: '10.42.0.0/16' }, run);
+  assert.ok(calls.includes('iptables -w -t nat -A BRAMBLE-POSTROUTING -d 10.42.0.0/16 -j RETURN'));
+  assert.ok(calls.indexOf('iptables -w -t nat -A BRAMBLE-POSTROUTING -j MASQUERADE') > calls.indexOf('iptables -w -t nat -A BRAMBLE-POSTROUTING -d 10.42.0.0/16 -j RETURN'));
+  assert.equal(calls.filter((c) => c.startsWith('iptables -w -t nat -A POSTROUTING -s 10.42.1.0/24')).length, 1);
 });

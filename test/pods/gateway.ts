@@ -401,6 +401,48 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** One request through a gateway's API socket; the answer's JSON (or text). */
+export async function apiRequest(dispatcher: Agent, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): Promise<ApiAnswer> {
+  const res = await request(`http://gateway${path}`, {
+    method: method as 'GET',
+    dispatcher,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+    headers: { ...headers, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.statusCode, json };
+}
+
+/** kill -9 of a daemon; resolves when it has exited. */
+export async function killChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** SIGTERM, SIGKILL after 30 s; answers the exit code. */
+export function stopChild(child: ChildProcess | null): Promise<number | null> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 export async function startGateway(): Promise<Gateway> {
   requireRoot();
   installSignalHandlers();
@@ -492,27 +534,9 @@ export async function startGateway(): Promise<Gateway> {
       }
     },
 
-    async kill9() {
-      const child = gw.daemon;
-      if (!child) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
-    },
+    kill9: () => killChild(gw.daemon),
 
-    async stop() {
-      const child = gw.daemon;
-      if (!child) return null;
-      return new Promise((resolve) => {
-        const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', (code) => {
-          clearTimeout(t);
-          resolve(code);
-        });
-        child.kill('SIGTERM');
-      });
-    },
+    stop: () => stopChild(gw.daemon),
 
     async simulateReboot() {
       await gw.stop();
@@ -546,23 +570,7 @@ export async function startGateway(): Promise<Gateway> {
       }
     },
 
-    async api(method, path, body) {
-      const res = await request(`http://gateway${path}`, {
-        method: method as 'GET',
-        dispatcher,
-        headersTimeout: 15_000,
-        bodyTimeout: 15_000,
-        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-      });
-      const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = text;
-      }
-      return { status: res.statusCode, json };
-    },
+    api: (method, path, body) => apiRequest(dispatcher, method, path, body),
 
     async createPod(manifest, namespace = 'default') {
       const body = { apiVersion: 'v1', kind: 'Pod', ...manifest, spec: { nodeName: name, ...manifest['spec'] } };

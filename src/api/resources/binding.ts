@@ -4,7 +4,8 @@
 // being deleted. As in Kubernetes, the node need not exist (a node agent that never comes leaves
 // the pod Pending), and the answer is a Status of success with code 201.
 import type { FieldCause, KObject, ResourceInfo } from '../../model/index.ts';
-import { checkDns1123Subdomain, findResource } from '../../model/index.ts';
+import { checkDns1123Subdomain, findResource, withCondition } from '../../model/index.ts';
+import { isObject } from '../../model/json.ts';
 import { Status, StatusError } from './status.ts';
 
 const podsInfo = findResource('', 'v1', 'pods')!;
@@ -25,13 +26,9 @@ const BINDING_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'target']);
 const TARGET_FIELDS = new Set(['apiVersion', 'kind', 'name', 'namespace', 'uid', 'resourceVersion', 'fieldPath']);
 const EXAMPLE = '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"POD"},"target":{"apiVersion":"v1","kind":"Node","name":"NODE"}}';
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Checks a Binding body posted to the binding subresource of pod `name` in `namespace`. */
 export function parseBinding(body: unknown, namespace: string, name: string): BindingRequest {
-  if (!isRecord(body)) throw Status.badRequest(`the request body must be a Binding object like ${EXAMPLE}`);
+  if (!isObject(body)) throw Status.badRequest(`the request body must be a Binding object like ${EXAMPLE}`);
   if (body['kind'] !== undefined && body['kind'] !== 'Binding') {
     throw Status.badRequest(`the object's kind ${JSON.stringify(body['kind'])} does not match this URL, which takes a Binding (v1): ${EXAMPLE}`);
   }
@@ -39,7 +36,7 @@ export function parseBinding(body: unknown, namespace: string, name: string): Bi
     throw Status.badRequest(`the object's apiVersion ${JSON.stringify(body['apiVersion'])} does not match this URL, which takes a Binding of apiVersion v1`);
   }
   const meta = body['metadata'] === undefined ? {} : body['metadata'];
-  if (!isRecord(meta)) throw Status.badRequest('Binding.metadata: expected an object like {"name": "POD"}');
+  if (!isObject(meta)) throw Status.badRequest('Binding.metadata: expected an object like {"name": "POD"}');
   const given = meta['name'];
   if (given !== undefined && given !== '' && given !== name) {
     throw Status.badRequest(`the name of the Binding (${JSON.stringify(given)}) does not match the name of the pod in the URL (${JSON.stringify(name)})`);
@@ -52,7 +49,7 @@ export function parseBinding(body: unknown, namespace: string, name: string): Bi
   for (const key of Object.keys(body)) if (!BINDING_FIELDS.has(key)) causes.push({ reason: 'FieldValueUnknown', field: key, message: 'unknown field' });
   const target = body['target'];
   let nodeName = '';
-  if (!isRecord(target)) {
+  if (!isObject(target)) {
     causes.push({ reason: 'FieldValueRequired', field: 'target', message: 'Required value: the node to bind to, like {"kind": "Node", "name": "NODE"}' });
   } else {
     for (const key of Object.keys(target)) if (!TARGET_FIELDS.has(key)) causes.push({ reason: 'FieldValueUnknown', field: `target.${key}`, message: 'unknown field' });
@@ -74,7 +71,7 @@ export function parseBinding(body: unknown, namespace: string, name: string): Bi
   const annotations = meta['annotations'];
   if (rv !== undefined && typeof rv !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', field: 'metadata.resourceVersion', message: 'expected a string' });
   if (uid !== undefined && typeof uid !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', field: 'metadata.uid', message: 'expected a string' });
-  if (annotations !== undefined && (!isRecord(annotations) || !Object.values(annotations).every((v) => typeof v === 'string'))) {
+  if (annotations !== undefined && (!isObject(annotations) || !Object.values(annotations).every((v) => typeof v === 'string'))) {
     causes.push({ reason: 'FieldValueTypeInvalid', field: 'metadata.annotations', message: 'expected a map of strings' });
   }
   if (causes.length > 0) throw Status.invalid(bindingInfo, name, causes);
@@ -82,7 +79,7 @@ export function parseBinding(body: unknown, namespace: string, name: string): Bi
     nodeName,
     ...(typeof rv === 'string' && rv !== '' ? { resourceVersion: rv } : {}),
     ...(typeof uid === 'string' && uid !== '' ? { uid } : {}),
-    ...(isRecord(annotations) && Object.keys(annotations).length > 0 ? { annotations: annotations as Record<string, string> } : {}),
+    ...(isObject(annotations) && Object.keys(annotations).length > 0 ? { annotations: annotations as Record<string, string> } : {}),
   };
 }
 
@@ -102,29 +99,22 @@ export function boundPod(current: KObject, request: BindingRequest, now: string)
     throw bindingConflict(name, `Precondition failed: UID in precondition: ${request.uid}, UID in object meta: ${current.metadata.uid}`);
   }
   if (current.metadata.deletionTimestamp) throw bindingConflict(name, `pod ${name} is being deleted, cannot be assigned to a host`);
-  const spec = isRecord(current['spec']) ? current['spec'] : {};
+  const spec = isObject(current['spec']) ? current['spec'] : {};
   const assigned = spec['nodeName'];
   if (typeof assigned === 'string' && assigned !== '') throw bindingConflict(name, `pod ${name} is already assigned to node ${JSON.stringify(assigned)}`);
-  const status = isRecord(current['status']) ? current['status'] : {};
+  const status = isObject(current['status']) ? current['status'] : {};
   const metadata = request.annotations ? { ...current.metadata, annotations: { ...(current.metadata.annotations ?? {}), ...request.annotations } } : current.metadata;
   return {
     ...current,
     metadata,
     spec: { ...spec, nodeName: request.nodeName },
-    status: { ...status, conditions: withCondition(status['conditions'], { type: 'PodScheduled', status: 'True' }, now) },
+    status: { ...status, conditions: podCondition(status['conditions'], { type: 'PodScheduled', status: 'True' }, now) },
   };
 }
 
-/**
- * Conditions with `condition` set: its lastTransitionTime stays while its status does not change
- * (Kubernetes' UpdatePodCondition); the others are kept as they are.
- */
-export function withCondition(conditions: unknown, condition: { type: string; status: string; reason?: string; message?: string }, now: string): Record<string, unknown>[] {
-  const list = Array.isArray(conditions) ? (conditions.filter(isRecord) as Record<string, unknown>[]) : [];
-  const old = list.find((c) => c['type'] === condition.type);
-  const transition = old && old['status'] === condition.status && typeof old['lastTransitionTime'] === 'string' ? old['lastTransitionTime'] : now;
-  const next: Record<string, unknown> = { ...condition, lastProbeTime: null, lastTransitionTime: transition };
-  return old ? list.map((c) => (c === old ? next : c)) : [...list, next];
+/** A pod condition as kubelet writes them: lastProbeTime null, the transition stamped `now`. */
+export function podCondition(conditions: unknown, condition: { type: string; status: string; reason?: string; message?: string }, now: string): Record<string, unknown>[] {
+  return withCondition(conditions, { ...condition, lastProbeTime: null, lastTransitionTime: now });
 }
 
 /** What the binding subresource answers on success (Kubernetes answers a Status, not the pod). */

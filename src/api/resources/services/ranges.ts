@@ -2,6 +2,7 @@
 // Like Kubernetes (ServiceIPStaticSubrange, ServiceNodePortStaticSubrange), automatic picks come
 // from the upper part of a range first, so the lower part stays free for values that manifests
 // ask for by number (10.43.0.20, 30080) and a manifest applied later rarely finds its IP taken.
+import { CLUSTER_DNS_IP, SERVICE_CIDR } from '../../../network/config.ts';
 import { isIPv4 } from 'node:net';
 
 /** An address kept out of automatic allocation, and who alone may ask for it. */
@@ -20,12 +21,12 @@ export interface ServiceNetworkConfig {
 }
 
 export const SERVICE_NETWORK_DEFAULT: ServiceNetworkConfig = {
-  clusterIpCidr: '10.43.0.0/16',
+  clusterIpCidr: SERVICE_CIDR,
   reserved: [
     // Kubernetes gives the first address of the range to the API's own Service.
     { ip: '10.43.0.1', owner: 'default/kubernetes', why: 'the API server Service default/kubernetes' },
-    // Pods' resolv.conf points here (src/agent/pod-files.ts CLUSTER_DNS_DEFAULT).
-    { ip: '10.43.0.10', owner: 'kube-system/kube-dns', why: 'the cluster DNS Service kube-system/kube-dns' },
+    // Pods' resolv.conf points here.
+    { ip: CLUSTER_DNS_IP, owner: 'kube-system/kube-dns', why: 'the cluster DNS Service kube-system/kube-dns' },
   ],
   nodePorts: { min: 30000, max: 32767 },
 };
