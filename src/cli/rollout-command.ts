@@ -126,7 +126,8 @@ export async function runRolloutStatus(argv: readonly string[], io: CommandIo): 
   const target = targetOf('rollout status', positionals, ['deployments', 'daemonsets']);
   return withApi(flags, io, async ({ client, namespace }) => {
     const path = objectPath(target.info, namespace, target.name);
-    const started = nowOf(io);
+    // Real time, as the polls sleep in real time (an injected clock would never reach --timeout).
+    const started = Date.now();
     let last = '';
     for (;;) {
       const object = await client.get<KObject>(path);
@@ -142,7 +143,7 @@ export async function runRolloutStatus(argv: readonly string[], io: CommandIo): 
       if (line !== last) io.stdout.write(`${line}\n`);
       last = line;
       if (done || !flags.watch || io.signal?.aborted) return 0;
-      if (flags.timeout > 0 && nowOf(io) - started >= flags.timeout) {
+      if (flags.timeout > 0 && Date.now() - started >= flags.timeout) {
         io.stderr.write(`error: timed out waiting for the condition (after ${flags.timeout / 1000}s)\n`);
         return 1;
       }
