@@ -1,20 +1,23 @@
 // npm run bench:dns — bramble's DNS server against dnsmasq, both answering the same 1,000
 // service names (dnsmasq from generated host-records), queried by dnsperf with the same query file
-// and client settings, one after the other on this machine. Each server gets a throughput run
-// (QPS, loss) and a verbose run whose per-query latencies give p50/p99 (dnsperf 2.10 has no
-// latency histogram). bramble's server runs in a child process of its own over static data (the
-// daemon runs it in its own process, over its informers), so its RSS is not the daemon's.
+// and client settings, taking turns on this machine over several rounds (medians printed). Each
+// turn is a throughput run (QPS, loss) and a verbose run whose per-query latencies give p50/p99
+// (dnsperf 2.10 has no latency histogram). bramble's server runs in a child process of its own
+// over static data (the daemon runs it in its own event loop, over its informers), so its RSS is
+// not the daemon's.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/helpers/ports.ts';
+import { median } from './lib/load.ts';
 import { rssBytes } from './lib/procs.ts';
 
 const SERVICES = Number(process.env.BENCH_DNS_SERVICES ?? 1000);
-const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_DNS_ROUNDS ?? 3);
 const LATENCY_SECONDS = Number(process.env.BENCH_DNS_LATENCY_SECONDS ?? 5);
 const CLIENTS = 1;
 const IN_FLIGHT = 100;
@@ -104,14 +107,23 @@ function throughput(port: number, queryFile: string): Throughput {
   };
 }
 
-/** p50/p99 from dnsperf -v, which prints every answer with its latency in seconds. */
-async function latencies(port: number, queryFile: string): Promise<{ p50Ms: number; p99Ms: number; answers: number; notNoerror: number }> {
-  const child = spawn('dnsperf', [...dnsperfArgs(port, queryFile, LATENCY_SECONDS), '-v'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** p50/p99 from dnsperf -v, which prints every answer with its latency in seconds. The lines go
+ *  to a file and are read once dnsperf is done: parsing them as they come would take one of the
+ *  two cores from the server and the client being measured. */
+async function latencies(port: number, queryFile: string, dir: string): Promise<Latency> {
+  const out = join(dir, 'verbose.txt');
+  const fd = openSync(out, 'w');
+  try {
+    const r = spawnSync('dnsperf', [...dnsperfArgs(port, queryFile, LATENCY_SECONDS), '-v'], { stdio: ['ignore', fd, 'inherit'] });
+    if (r.status !== 0) throw new Error(`dnsperf -v failed with ${r.status}`);
+  } finally {
+    closeSync(fd);
+  }
   // A histogram in 10 µs buckets up to 100 ms: no array of a million samples.
   const buckets = new Uint32Array(10_001);
   let answers = 0;
   let notNoerror = 0;
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: createReadStream(out) });
   for await (const line of lines) {
     if (!line.startsWith('> ')) continue;
     const parts = line.split(' ');
@@ -121,6 +133,7 @@ async function latencies(port: number, queryFile: string): Promise<{ p50Ms: numb
     buckets[Math.min(10_000, Math.round(seconds * 100_000))]!++;
     answers++;
   }
+  rmSync(out, { force: true });
   const at = (fraction: number): number => {
     const want = Math.ceil(answers * fraction);
     let seen = 0;
@@ -142,10 +155,17 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
+interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+  answers: number;
+  notNoerror: number;
+}
+
 interface Row {
   server: string;
   t: Throughput;
-  l: { p50Ms: number; p99Ms: number; answers: number; notNoerror: number };
+  l: Latency;
   rss: number;
 }
 
@@ -156,13 +176,25 @@ function table(rows: Row[]): string {
   return [head, ...body].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
-async function measure(server: string, pid: number | undefined, port: number, queryFile: string): Promise<Row> {
-  log(`${server}: throughput run (${SECONDS} s, ${CLIENTS} client, ${IN_FLIGHT} in flight)`);
+async function measure(server: string, port: number, queryFile: string, dir: string, round: number): Promise<Omit<Row, 'rss'>> {
+  log(`round ${round}: ${server}: throughput run (${SECONDS} s, ${CLIENTS} client, ${IN_FLIGHT} in flight)`);
   const t = throughput(port, queryFile);
-  log(`${server}: latency run (${LATENCY_SECONDS} s, dnsperf -v)`);
-  const l = await latencies(port, queryFile);
+  log(`round ${round}: ${server}: latency run (${LATENCY_SECONDS} s, dnsperf -v)`);
+  const l = await latencies(port, queryFile, dir);
   if (l.notNoerror > 0) throw new Error(`${server}: ${l.notNoerror} answers were not NOERROR: the two servers do not hold the same names`);
-  return { server, t, l, rss: rssMiB(pid) };
+  log(`round ${round}: ${server}: ${t.qps.toFixed(0)} qps, loss ${t.lossPercent}%, p99 ${l.p99Ms} ms`);
+  return { server, t, l };
+}
+
+/** The median of each figure over the rounds. */
+function medianRow(server: string, runs: Omit<Row, 'rss'>[], rss: number): Row {
+  const m = (pick: (r: Omit<Row, 'rss'>) => number) => median(runs.map(pick));
+  return {
+    server,
+    t: { qps: m((r) => r.t.qps), lossPercent: m((r) => r.t.lossPercent), avgMs: m((r) => r.t.avgMs), sent: m((r) => r.t.sent) },
+    l: { p50Ms: m((r) => r.l.p50Ms), p99Ms: m((r) => r.l.p99Ms), answers: m((r) => r.l.answers), notNoerror: 0 },
+    rss,
+  };
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -187,29 +219,33 @@ async function main(): Promise<void> {
     const conf = join(dir, 'dnsmasq.conf');
     writeFileSync(conf, Array.from({ length: SERVICES }, (_, i) => `host-record=${serviceName(i)},${clusterIP(i)}\n`).join(''));
 
+    // Both servers run throughout (an idle one costs nothing) and take turns, round after round,
+    // so a noisy moment of this shared machine hits both alike; the table holds the medians.
     const bramblePort = await freePort();
     const bramble = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--serve', String(bramblePort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      await waitReady(bramble, 'bramble DNS');
-      waitAnswering(bramblePort);
-      rows.push(await measure('bramble', bramble.pid, bramblePort, queryFile));
-    } finally {
-      await stop(bramble);
-    }
-
     const dnsmasqPort = await freePort();
     // dnsmasq answers host-records from its own table: there is no cache to warm.
     const dnsmasq = spawn('dnsmasq', ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${dnsmasqPort}`, `--conf-file=${conf}`, '--pid-file=', '--user=root', '--no-negcache'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
+      await waitReady(bramble, 'bramble DNS');
+      waitAnswering(bramblePort);
       waitAnswering(dnsmasqPort);
-      rows.push(await measure('dnsmasq', dnsmasq.pid, dnsmasqPort, queryFile));
+      const servers = [
+        { name: 'bramble', port: bramblePort, pid: bramble.pid, runs: [] as Omit<Row, 'rss'>[] },
+        { name: 'dnsmasq', port: dnsmasqPort, pid: dnsmasq.pid, runs: [] as Omit<Row, 'rss'>[] },
+      ];
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const server of servers) server.runs.push(await measure(server.name, server.port, queryFile, dir, round));
+      }
+      for (const server of servers) rows.push(medianRow(server.name, server.runs, rssMiB(server.pid)));
     } finally {
+      await stop(bramble);
       await stop(dnsmasq);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(`DNS: ${SERVICES} service names, dnsperf -c ${CLIENTS} -q ${IN_FLIGHT} -l ${SECONDS} (p50/p99 from a ${LATENCY_SECONDS} s dnsperf -v run)\n`);
+  process.stdout.write(`DNS: ${SERVICES} service names, dnsperf -c ${CLIENTS} -q ${IN_FLIGHT} -l ${SECONDS}, medians of ${ROUNDS} alternating rounds (p50/p99 from ${LATENCY_SECONDS} s dnsperf -v runs)\n`);
   process.stdout.write(`${table(rows)}\n`);
   const [b, d] = rows;
   process.stdout.write(`ratio bramble/dnsmasq qps: ${(b!.t.qps / d!.t.qps).toFixed(2)}\n`);

@@ -13,7 +13,8 @@ import type { Agent } from './index.ts';
 import { resourceApiClient, startAgent } from './index.ts';
 import { VERSION } from '../version.ts';
 import { networkPort } from './network-adapter.ts';
-import { hostFacts, obtainPodCidr, registerGatewayNode } from './node.ts';
+import { followHostAddress } from './address-follower.ts';
+import { firstHostIPv4, hostFacts, obtainPodCidr, registerGatewayNode } from './node.ts';
 import { runtimePorts } from './runtime-adapter.ts';
 import type { SharedInformers } from '../controllers/shared-informers.ts';
 import type { DnsServer } from '../dns/index.ts';
@@ -122,6 +123,7 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     ),
     log.child({ component: 'node' }),
   );
+  const addressFollower = followHostAddress({ facts, read: firstHostIPv4, everyMs: ADDRESS_CHECK_MS, changed: () => registration.again(), logger: log.child({ component: 'node' }) });
   const services = await startServiceNetworking(o, podCidr, facts.hostIP, log);
   log.info('node agent started', { node: o.nodeName, podCidr, millis: Date.now() - started });
   return {
@@ -133,6 +135,7 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     },
     async stop() {
       await services.stop();
+      addressFollower.stop();
       registration.stop();
       await agent.stop();
       rotator.stop();
@@ -141,23 +144,40 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
   };
 }
 
-/** Registers the Node in the background until it works once (no quorum yet: retried with back-off). */
-function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(): void; readonly done: boolean } {
+/** How often the gateway's own address is read again (a DHCP change is followed within it). */
+const ADDRESS_CHECK_MS = 10_000;
+
+/** Registers the Node in the background until it works once (no quorum yet: retried with
+ *  back-off); `again()` writes it once more after something in it changed. */
+function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(): void; again(): void; readonly done: boolean } {
   let delayMs = 1000;
   let done = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let running = false;
+  let rerun = false;
   const attempt = (): void => {
     if (stopped) return;
+    running = true;
     register().then(
       () => {
+        running = false;
         done = true;
         log.info('node registered');
+        if (rerun) {
+          rerun = false;
+          attempt();
+        }
       },
       (error: unknown) => {
+        running = false;
+        rerun = false;
         if (stopped) return;
         log.info('node not registered yet (no quorum?); retrying', { retryInMs: delayMs, error: error instanceof Error ? error.message : String(error) });
-        timer = setTimeout(attempt, delayMs);
+        timer = setTimeout(() => {
+          timer = null;
+          attempt();
+        }, delayMs);
         timer.unref();
         delayMs = Math.min(delayMs * 2, 30_000);
       },
@@ -167,6 +187,12 @@ function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(
   return {
     get done() {
       return done;
+    },
+    /** Registers once more with what changed (a retry already waiting will carry it). */
+    again() {
+      if (stopped || timer !== null) return;
+      if (running) rerun = true;
+      else attempt();
     },
     stop() {
       stopped = true;

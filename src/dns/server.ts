@@ -189,6 +189,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
 }
 
+/** Every answer goes back to the address a query came from, always an IP: the default lookup
+ *  (dns.lookup) would validate it and defer each send to the next tick for nothing. */
+function literalAddress(address: string, family: unknown, callback: (error: Error | null, address: string, family: number) => void): void {
+  callback(null, address, typeof family === 'number' ? family : net.isIPv6(address) ? 6 : 4);
+}
+
 /** Binds UDP then TCP on the same port; with port 0, tries again when TCP's port is taken. */
 async function bindPair(
   address: ListenAddress,
@@ -197,7 +203,7 @@ async function bindPair(
 ): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
   const family = net.isIPv6(address.host) ? 'udp6' : 'udp4';
   for (let attempt = 1; ; attempt++) {
-    const udp = dgram.createSocket({ type: family, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES });
+    const udp = dgram.createSocket({ type: family, recvBufferSize: UDP_BUFFER_BYTES, sendBufferSize: UDP_BUFFER_BYTES, lookup: literalAddress });
     udp.on('message', (msg, rinfo) => onMessage(udp, msg, rinfo));
     try {
       await new Promise<void>((resolve, reject) => {

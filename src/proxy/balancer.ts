@@ -63,12 +63,12 @@ export class Balancer {
   /** The backend to try next for a connection from `clientIp`, not one of `tried`; undefined
    *  when every backend was tried. Backends marked down come last: when all are down, trying
    *  one beats refusing the client outright. */
-  pick(clientIp: string, tried: ReadonlySet<string> = new Set()): Backend | undefined {
+  pick(clientIp: string, tried?: ReadonlySet<string>): Backend | undefined {
     const backends = this.#backends;
     if (backends.length === 0) return undefined;
     if (this.#affinityMs !== null) {
       const sticky = this.#sticky.get(clientIp);
-      if (sticky && this.#o.now() - sticky.lastUsedMs <= this.#affinityMs && this.#keys.has(sticky.backend) && !tried.has(sticky.backend) && !this.isDown(sticky.backend)) {
+      if (sticky && this.#o.now() - sticky.lastUsedMs <= this.#affinityMs && this.#keys.has(sticky.backend) && !tried?.has(sticky.backend) && !this.isDown(sticky.backend)) {
         return backends.find((b) => b.key === sticky.backend);
       }
     }
@@ -76,7 +76,7 @@ export class Balancer {
     for (let i = 0; i < backends.length; i++) {
       const index = (this.#next + i) % backends.length;
       const backend = backends[index]!;
-      if (tried.has(backend.key)) continue;
+      if (tried?.has(backend.key)) continue;
       if (this.isDown(backend.key)) {
         fallback ??= backend;
         continue;

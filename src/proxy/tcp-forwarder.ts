@@ -1,9 +1,14 @@
 // One TCP listener of a Service port: accepts, connects to a backend (the next one when a
-// backend refuses or does not answer in time, marking it down), then splices the two sockets
-// with `pipe` both ways. The client is paused until a backend answers, so nothing it sends is
-// read early and lost on a retry. Half-close passes through (allowHalfOpen on both sides: a
-// client's FIN becomes a FIN to the backend, and the reply still flows back); an error or reset
-// on one side destroys the other. Closing the listener leaves open connections to finish.
+// backend refuses or does not answer in time, marking it down), then relays both ways. What the
+// client sends while the backend is being chosen is held (bounded; the client is paused beyond
+// it) and written once a backend accepted, so a retry loses nothing. Half-close passes through
+// (allowHalfOpen on both sides: a client's FIN becomes a FIN to the backend, and the reply still
+// flows back); an error or reset on one side destroys the other. Closing the listener leaves
+// open connections to finish.
+//
+// Every accepted connection costs two sockets on a gateway's two cores, so the per-connection
+// path is kept lean: no `pipe` (its many listeners and stream state per direction), no pause
+// and resume on accept (an epoll change each), no Set unless a backend failed.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log/index.ts';
 import type { Balancer } from './balancer.ts';
@@ -25,6 +30,8 @@ export interface TcpForwarderOptions {
 
 /** Errors that say "this backend is not taking connections": try the next one. */
 const BACKEND_DOWN = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EHOSTDOWN']);
+/** Bytes held from a client while its backend is being chosen; beyond it the client waits. */
+const EARLY_BYTES_MAX = 64 * 1024;
 
 export class TcpForwarder {
   readonly #o: TcpForwarderOptions;
@@ -35,10 +42,10 @@ export class TcpForwarder {
 
   constructor(options: TcpForwarderOptions) {
     this.#o = options;
-    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => this.#accept(client));
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => this.#accept(client));
   }
 
-  /** Connections open now (accepted, connecting or spliced). */
+  /** Connections open now (accepted, connecting or relaying). */
   get connections(): number {
     return this.#open.size;
   }
@@ -83,83 +90,131 @@ export class TcpForwarder {
       return;
     }
     this.#open.add(client);
+    const relay = new Relay(client, this);
     client.once('close', () => {
       this.#open.delete(client);
+      relay.clientClosed();
       // Say so once per episode; back under 90% it may warn again.
       if (this.#atCap && this.#open.size < this.#o.connectionsMax * 0.9) this.#atCap = false;
     });
-    client.on('error', () => client.destroy());
-    // The peer's address costs a syscall; only affinity needs it.
-    let clientIp: string | undefined;
-    const tried = new Set<string>();
-    const attempt = (): void => {
-      if (client.destroyed) return;
-      const balancer = this.#o.balancer();
-      const ip = balancer.usesClientIp ? (clientIp ??= client.remoteAddress ?? '') : '';
-      const backend = tried.size < this.#o.attemptsMax ? balancer.pick(ip, tried) : undefined;
-      if (!backend) {
-        this.#o.logger.debug('no backend answered; closing the client connection', { listener: this.#name(), tried: [...tried] });
-        client.destroy();
-        return;
-      }
-      tried.add(backend.key);
-      this.#connect(client, backend, (upstream) => {
-        if (upstream) {
-          balancer.connected(ip, backend);
-          splice(client, upstream);
-        } else {
-          balancer.markDown(backend);
-          attempt();
-        }
-      });
-    };
-    attempt();
+    relay.attempt();
   }
 
-  /** Connects to one backend; `done(null)` when it refused, failed or timed out. */
-  #connect(client: Socket, backend: Backend, done: (upstream: Socket | null) => void): void {
-    const upstream = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, noDelay: true });
-    let settled = false;
-    const settle = (ok: boolean, why?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      client.off('close', clientGone);
-      upstream.off('connect', onConnect);
-      if (ok) return done(upstream);
-      upstream.destroy();
-      if (why !== undefined && !client.destroyed) this.#o.logger.debug('backend did not accept; trying the next', { listener: this.#name(), backend: backend.key, error: why });
-      if (!client.destroyed) done(null);
-    };
-    const onConnect = (): void => settle(true);
-    const clientGone = (): void => settle(false);
-    const timer = setTimeout(() => settle(false, 'ETIMEDOUT'), this.#o.connectTimeoutMs);
-    upstream.once('connect', onConnect);
-    upstream.once('error', (error: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settle(false, BACKEND_DOWN.has(error.code ?? '') ? error.code : error.message);
-    });
-    client.once('close', clientGone);
+  /** For the relay: the options and the listener's name. */
+  get options(): TcpForwarderOptions {
+    return this.#o;
+  }
+
+  get name(): string {
+    return this.#name();
   }
 }
 
-/** Joins two connected sockets both ways. TCP keepalive is left off: it costs four syscalls a
- *  socket, on every connection, which a balancer taking thousands a second cannot spare. */
-export function splice(client: Socket, upstream: Socket): void {
-  const cut = (): void => {
-    client.destroy();
+/** One client connection: choosing a backend, then relaying. */
+class Relay {
+  readonly #client: Socket;
+  readonly #forwarder: TcpForwarder;
+  #upstream: Socket | null = null;
+  #connected = false;
+  /** What the client sent before a backend accepted. */
+  #early: Buffer[] | null = null;
+  #earlyBytes = 0;
+  #clientEnded = false;
+  /** Backends tried so far; made on the first failure only. */
+  #tried: Set<string> | null = null;
+  #attempts = 0;
+  /** The client's address, read only when affinity needs it (it costs a syscall). */
+  #clientIp: string | undefined;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(client: Socket, forwarder: TcpForwarder) {
+    this.#client = client;
+    this.#forwarder = forwarder;
+    client.on('error', () => this.#cut());
+    client.on('data', (chunk: Buffer) => this.#fromClient(chunk));
+    client.on('end', () => {
+      this.#clientEnded = true;
+      if (this.#connected) this.#upstream!.end();
+    });
+  }
+
+  clientClosed(): void {
+    // A side that closed cleanly has ended its peer's writing; only input that can no longer be
+    // delivered (the backend still sending to a closed client) calls for a destroy.
+    const upstream = this.#upstream;
+    if (upstream && (!this.#connected || !upstream.readableEnded)) upstream.destroy();
+  }
+
+  attempt(): void {
+    const client = this.#client;
+    if (client.destroyed) return;
+    const o = this.#forwarder.options;
+    const balancer = o.balancer();
+    const ip = balancer.usesClientIp ? (this.#clientIp ??= client.remoteAddress ?? '') : '';
+    const backend = this.#attempts < o.attemptsMax ? balancer.pick(ip, this.#tried ?? undefined) : undefined;
+    if (!backend) {
+      o.logger.debug('no backend answered; closing the client connection', { listener: this.#forwarder.name, tried: [...(this.#tried ?? [])] });
+      client.destroy();
+      return;
+    }
+    this.#attempts++;
+    const upstream = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, noDelay: true });
+    this.#upstream = upstream;
+    this.#timer = setTimeout(() => this.#failed(upstream, backend, 'ETIMEDOUT'), o.connectTimeoutMs);
+    upstream.once('connect', () => this.#accepted(upstream, backend, ip));
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (this.#connected) this.#cut();
+      else this.#failed(upstream, backend, BACKEND_DOWN.has(error.code ?? '') ? error.code! : error.message);
+    });
+  }
+
+  #failed(upstream: Socket, backend: Backend, why: string): void {
+    if (upstream !== this.#upstream || this.#connected) return;
+    clearTimeout(this.#timer!);
     upstream.destroy();
-  };
-  client.on('error', cut);
-  upstream.on('error', cut);
-  // A side that closed cleanly has ended its peer's writing through the pipe; only input that
-  // can no longer be delivered (the peer still sending to a closed side) calls for a destroy.
-  client.once('close', () => {
-    if (!upstream.readableEnded) upstream.destroy();
-  });
-  upstream.once('close', () => {
-    if (!client.readableEnded) client.destroy();
-  });
-  client.pipe(upstream);
-  upstream.pipe(client);
+    if (this.#client.destroyed) return;
+    const o = this.#forwarder.options;
+    o.logger.debug('backend did not accept; trying the next', { listener: this.#forwarder.name, backend: backend.key, error: why });
+    (this.#tried ??= new Set()).add(backend.key);
+    o.balancer().markDown(backend);
+    this.attempt();
+  }
+
+  #accepted(upstream: Socket, backend: Backend, ip: string): void {
+    clearTimeout(this.#timer!);
+    this.#connected = true;
+    const client = this.#client;
+    this.#forwarder.options.balancer().connected(ip, backend);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!client.write(chunk)) upstream.pause();
+    });
+    client.on('drain', () => upstream.resume());
+    upstream.on('drain', () => client.resume());
+    upstream.on('end', () => client.end());
+    upstream.once('close', () => {
+      if (!client.readableEnded) client.destroy();
+    });
+    const early = this.#early;
+    if (early) {
+      this.#early = null;
+      for (const chunk of early) upstream.write(chunk);
+      if (client.isPaused() && !client.destroyed) client.resume();
+    }
+    if (this.#clientEnded) upstream.end();
+  }
+
+  #fromClient(chunk: Buffer): void {
+    if (this.#connected) {
+      if (!this.#upstream!.write(chunk)) this.#client.pause();
+      return;
+    }
+    (this.#early ??= []).push(chunk);
+    this.#earlyBytes += chunk.length;
+    if (this.#earlyBytes > EARLY_BYTES_MAX) this.#client.pause();
+  }
+
+  #cut(): void {
+    this.#client.destroy();
+    this.#upstream?.destroy();
+  }
 }

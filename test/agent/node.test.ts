@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { followHostAddress } from '../../src/agent/address-follower.ts';
 import { BOARD_LABEL, claimPodCidr, FLAG_LABELS_ANNOTATION, obtainPodCidr, POD_CIDR_FILE, podCidrClaims, registerGatewayNode, type GatewayNodeOptions } from '../../src/agent/node.ts';
 import { createLogger } from '../../src/log/index.ts';
 import type { KObject } from '../../src/model/index.ts';
@@ -90,6 +91,35 @@ describe('node registration and pod CIDR', () => {
     assert.equal(ready.status, 'Unknown', 'Ready transitions are the lifecycle controller’s');
     const again = await registerGatewayNode(t.resources.api, options({ 'topology.kubernetes.io/zone': 'z2' }), '2026-03-01T12:00:00Z');
     assert.equal(again.metadata.resourceVersion, node.metadata.resourceVersion, 'nothing changed, nothing written');
+  });
+
+  it('follows a change of the gateway\'s address into the Node\'s InternalIP, writing once per change', async () => {
+    const o = options({ 'topology.kubernetes.io/zone': 'z2' });
+    let address = o.facts.hostIP;
+    const written: string[] = [];
+    const follower = followHostAddress({
+      facts: o.facts,
+      read: () => address,
+      everyMs: 10,
+      changed: () => void registerGatewayNode(t.resources.api, o, '2026-03-01T13:00:00Z').then((n) => written.push((n['status'] as { addresses: { type: string; address: string }[] }).addresses.find((a) => a.type === 'InternalIP')!.address)),
+      logger: quietLogger,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(written, [], 'an unchanged address writes nothing');
+      address = '192.168.9.70';
+      for (let i = 0; i < 200 && written.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(written, ['192.168.9.70']);
+      assert.equal(o.facts.hostIP, '192.168.9.70');
+      const stored = await t.resources.api.get(nodesInfo, undefined, 'gw7', false);
+      assert.deepEqual((stored!['status'] as { addresses: unknown[] }).addresses, [
+        { type: 'InternalIP', address: '192.168.9.70' },
+        { type: 'Hostname', address: 'gw7' },
+      ]);
+    } finally {
+      follower.stop();
+    }
   });
 
   it('gives concurrent claimants distinct /24s of 10.42.0.0/16, and a claimant the one it holds', async () => {
