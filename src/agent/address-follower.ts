@@ -7,8 +7,9 @@ import type { NodeFacts } from './node.ts';
 
 export interface AddressFollowerOptions {
   facts: NodeFacts;
-  /** The address now (firstHostIPv4 on a gateway). */
-  read: () => string;
+  /** The address now (hostIPv4 on a gateway); null while none is up (a link down), which
+   *  keeps the last one: a gateway cut off for a while has not moved. */
+  read: () => string | null;
   everyMs: number;
   /** Called after facts.hostIP changed: write the Node again. */
   changed: (before: string, after: string) => void;
@@ -17,7 +18,7 @@ export interface AddressFollowerOptions {
 
 export function followHostAddress(o: AddressFollowerOptions): { stop(): void } {
   const timer = setInterval(() => {
-    let now: string;
+    let now: string | null;
     try {
       now = o.read();
     } catch (error) {
@@ -25,7 +26,7 @@ export function followHostAddress(o: AddressFollowerOptions): { stop(): void } {
       return;
     }
     const before = o.facts.hostIP;
-    if (now === before) return;
+    if (now === null || now === before) return;
     o.facts.hostIP = now;
     o.logger.info('this gateway\'s address changed: registering the Node again so the other gateways re-route its pods', { before, after: now });
     o.changed(before, now);

@@ -8,7 +8,8 @@
 // The pod CIDR is a /24 of 10.42.0.0/16 claimed once, at join, with a create-only key per /24
 // (a compare-and-swap, so two gateways joining at once never get the same one), and kept in
 // DATA/pod-cidr: a gateway that restarts without a quorum knows it without asking anyone.
-import { DEFAULT_CLUSTER_CIDR } from '../network/config.ts';
+import { DEFAULT_CLUSTER_CIDR, SERVICE_CIDR } from '../network/config.ts';
+import { BlockList } from 'node:net';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { arch, cpus, networkInterfaces, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
@@ -51,12 +52,28 @@ export function goArch(nodeArch: string): string {
   return nodeArch === 'x64' ? 'amd64' : nodeArch === 'ia32' ? '386' : nodeArch;
 }
 
-/** The first non-internal IPv4 address of this machine (its netns, for a simulated gateway). */
-export function firstHostIPv4(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+/** The pod and Service ranges: an address in them (the pod bridge's) is never the gateway's. */
+const CLUSTER_RANGES = (() => {
+  const list = new BlockList();
+  for (const cidr of [DEFAULT_CLUSTER_CIDR, SERVICE_CIDR]) {
+    const [network, prefix] = cidr.split('/');
+    list.addSubnet(network!, Number(prefix), 'ipv4');
   }
-  return '127.0.0.1';
+  return list;
+})();
+
+/** This machine's address (its netns, for a simulated gateway): the first non-internal IPv4
+ *  outside the cluster's ranges on an interface that is up, or null while there is none. */
+export function hostIPv4(): string | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !CLUSTER_RANGES.check(a.address, 'ipv4')) return a.address;
+  }
+  return null;
+}
+
+/** hostIPv4, or the loopback address on a machine with no network up. */
+export function firstHostIPv4(): string {
+  return hostIPv4() ?? '127.0.0.1';
 }
 
 function osImage(): string {

@@ -14,7 +14,7 @@ import { resourceApiClient, startAgent } from './index.ts';
 import { VERSION } from '../version.ts';
 import { networkPort } from './network-adapter.ts';
 import { followHostAddress } from './address-follower.ts';
-import { firstHostIPv4, hostFacts, obtainPodCidr, registerGatewayNode } from './node.ts';
+import { hostFacts, hostIPv4, obtainPodCidr, registerGatewayNode } from './node.ts';
 import { runtimePorts } from './runtime-adapter.ts';
 import type { SharedInformers } from '../controllers/shared-informers.ts';
 import type { DnsServer } from '../dns/index.ts';
@@ -123,7 +123,7 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     ),
     log.child({ component: 'node' }),
   );
-  const addressFollower = followHostAddress({ facts, read: firstHostIPv4, everyMs: ADDRESS_CHECK_MS, changed: () => registration.again(), logger: log.child({ component: 'node' }) });
+  const addressFollower = followHostAddress({ facts, read: hostIPv4, everyMs: ADDRESS_CHECK_MS, changed: () => registration.again(), logger: log.child({ component: 'node' }) });
   const services = await startServiceNetworking(o, podCidr, facts.hostIP, log);
   log.info('node agent started', { node: o.nodeName, podCidr, millis: Date.now() - started });
   return {

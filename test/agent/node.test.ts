@@ -95,7 +95,7 @@ describe('node registration and pod CIDR', () => {
 
   it('follows a change of the gateway\'s address into the Node\'s InternalIP, writing once per change', async () => {
     const o = options({ 'topology.kubernetes.io/zone': 'z2' });
-    let address = o.facts.hostIP;
+    let address: string | null = o.facts.hostIP;
     const written: string[] = [];
     const follower = followHostAddress({
       facts: o.facts,
@@ -107,6 +107,10 @@ describe('node registration and pod CIDR', () => {
     try {
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(written, [], 'an unchanged address writes nothing');
+      address = null;
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(written, [], 'no address up (a link down) keeps the last one');
+      assert.equal(o.facts.hostIP, '192.168.1.7');
       address = '192.168.9.70';
       for (let i = 0; i < 200 && written.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, 50));

@@ -62,7 +62,7 @@ const WEB = (replicas: number) => ({
 });
 
 describe('services across three gateways', { concurrency: false }, () => {
-  it('flat pod network, ClusterIP by IP and by name, NodePort, failover to live backends, ClientIP affinity, env vars', async () => {
+  it('flat pod network, ClusterIP by IP and by name, NodePort, failover to live backends, ClientIP affinity, env vars, balancing while cut off', async () => {
     await withClusterLab({ zones: ['z1', 'z2', 'z3'] }, async (lab: ClusterLab) => {
       const [g1, g2, g3] = lab.gateways as [LabGateway, LabGateway, LabGateway];
       // The seed's example: redis-master exists before the client pod, late-svc after it.
@@ -143,6 +143,20 @@ describe('services across three gateways', { concurrency: false }, () => {
       assert.match(env, new RegExp(`^REDIS_MASTER_PORT=tcp://${redisIp.replace(/\./g, '\\.')}:6379$`, 'm'));
       assert.doesNotMatch(env, /LATE_SVC_SERVICE_HOST/);
       assert.doesNotMatch(env, /^WEB_SERVICE_HOST=/m, 'web was created after the client pod');
+
+      // Cut off from the rest of the cluster (and the leader), g1's balancer keeps forwarding on
+      // the endpoints it last knew: the backend on g1 itself still answers through the ClusterIP
+      // (the others are unreachable: tried, timed out, marked down). Asked from g1's own side:
+      // exec needs the API, which a cut-off gateway cannot serve consistently.
+      const local = backends.find((p) => p.spec.nodeName === g1.name)!;
+      g1.linkDown();
+      try {
+        const cut = spawnSync('ip', ['netns', 'exec', g1.ns, 'sh', '-c', `for i in 1 2 3 4; do curl -s --max-time 10 http://${cip}; done`], { encoding: 'utf8', timeout: 60_000 });
+        const answered = cut.stdout.split('\n').filter(Boolean);
+        assert.deepEqual(answered, Array(4).fill(local.metadata.name), `cut off, the ClusterIP answered ${answered.join(', ')} ${cut.stderr}`);
+      } finally {
+        g1.linkUp();
+      }
     });
   });
 });
