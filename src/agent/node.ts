@@ -52,10 +52,11 @@ export function goArch(nodeArch: string): string {
   return nodeArch === 'x64' ? 'amd64' : nodeArch === 'ia32' ? '386' : nodeArch;
 }
 
-/** The pod and Service ranges: an address in them (the pod bridge's) is never the gateway's. */
-const CLUSTER_RANGES = (() => {
+/** Never the gateway's address: the pod and Service ranges (the pod bridge's address) and
+ *  link-local (what a board gives itself when DHCP failed). */
+const NOT_HOST_RANGES = (() => {
   const list = new BlockList();
-  for (const cidr of [DEFAULT_CLUSTER_CIDR, SERVICE_CIDR]) {
+  for (const cidr of [DEFAULT_CLUSTER_CIDR, SERVICE_CIDR, '169.254.0.0/16']) {
     const [network, prefix] = cidr.split('/');
     list.addSubnet(network!, Number(prefix), 'ipv4');
   }
@@ -63,10 +64,10 @@ const CLUSTER_RANGES = (() => {
 })();
 
 /** This machine's address (its netns, for a simulated gateway): the first non-internal IPv4
- *  outside the cluster's ranges on an interface that is up, or null while there is none. */
+ *  outside those ranges on an interface that is up, or null while there is none. */
 export function hostIPv4(): string | null {
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !CLUSTER_RANGES.check(a.address, 'ipv4')) return a.address;
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !NOT_HOST_RANGES.check(a.address, 'ipv4')) return a.address;
   }
   return null;
 }

@@ -134,8 +134,8 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
       return registration.done;
     },
     async stop() {
-      await services.stop();
       addressFollower.stop();
+      await services.stop();
       registration.stop();
       await agent.stop();
       rotator.stop();
@@ -146,6 +146,9 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
 
 /** How often the gateway's own address is read again (a DHCP change is followed within it). */
 const ADDRESS_CHECK_MS = 10_000;
+/** How often the routes to other gateways' pods are compared with the kernel's (one `ip route
+ *  show`): a link that went down and up again lost them. */
+const ROUTE_RECHECK_MS = 10_000;
 
 /** Registers the Node in the background until it works once (no quorum yet: retried with
  *  back-off); `again()` writes it once more after something in it changed. */
@@ -163,6 +166,7 @@ function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(
       () => {
         running = false;
         done = true;
+        delayMs = 1000;
         log.info('node registered');
         if (rerun) {
           rerun = false;
@@ -222,6 +226,10 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
   };
   const stopRoutes = nodes.addListener(syncRoutes);
   void nodes.whenSynced().then(syncRoutes);
+  const recheckRoutes = setInterval(() => {
+    if (nodes.synced) routes.sync(desiredRoutes(nodes.list(), o.nodeName), true).catch((error: unknown) => routesLog.warn('cannot restore the routes to other gateways\' pods; retrying', { error: String(error) }));
+  }, ROUTE_RECHECK_MS);
+  recheckRoutes.unref();
 
   const addresses = new IpAddressManager();
   const dnsLog = log.child({ component: 'dns' });
@@ -254,6 +262,7 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
     async stop() {
       stopping = true;
       stopRoutes();
+      clearInterval(recheckRoutes);
       if (routeTimer) clearTimeout(routeTimer);
       await proxy?.stop();
       proxyData.stop();

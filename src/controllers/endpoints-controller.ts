@@ -72,25 +72,24 @@ export class EndpointsController implements Reconciler {
     return [...keys];
   }
 
-  reset(): void {}
+  /** A new term re-reconciles every key from what the informers hold: the routing map starts
+   *  over (entries of pods deleted while another replica led would otherwise stay for good). */
+  reset(): void {
+    this.#servicesOfPod.clear();
+  }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
     const service = this.#o.services.get(namespace, name);
     const current = this.#o.endpoints.get(namespace, name);
+    const selector = service ? selectorOfService(service) : undefined;
+    const pods = selector ? this.#o.pods.list(namespace).filter((p) => matches(selector, p.metadata.labels)) : [];
+    this.#route(key, pods);
     if (!service) {
       if (current && current.metadata.annotations?.[TRIGGER_TIME_ANNOTATION] !== undefined) await this.#delete(current);
       return;
     }
-    const selector = selectorOfService(service);
     if (!selector) return;
-    const pods = this.#o.pods.list(namespace).filter((p) => matches(selector, p.metadata.labels));
-    for (const pod of pods) {
-      const podKey = keyOf(namespace, pod.metadata.name);
-      let set = this.#servicesOfPod.get(podKey);
-      if (!set) this.#servicesOfPod.set(podKey, (set = new Set()));
-      set.add(key);
-    }
     const subsets = endpointSubsets(service, pods);
     const labels: Record<string, string> = { ...(service.metadata.labels ?? {}) };
     if (specOf(service)['clusterIP'] === 'None') labels[HEADLESS_LABEL] = '';
@@ -112,6 +111,28 @@ export class EndpointsController implements Reconciler {
       if (!(error instanceof StatusError && (error.code === 409 || error.code === 404))) throw error;
       if (error.code === 409) return { requeueAfterMs: 100 };
     }
+  }
+
+  /** Records that the Service `key` now selects exactly `pods`: pods that left it (labels
+   *  changed, Service deleted or its selector changed) no longer route events to it. */
+  #route(key: string, pods: KObject[]): void {
+    const selected = new Set<string>();
+    for (const pod of pods) {
+      const podKey = keyOf(pod.metadata.namespace, pod.metadata.name);
+      selected.add(podKey);
+      let set = this.#servicesOfPod.get(podKey);
+      if (!set) this.#servicesOfPod.set(podKey, (set = new Set()));
+      set.add(key);
+    }
+    for (const [podKey, set] of this.#servicesOfPod) {
+      if (selected.has(podKey) || !set.delete(key)) continue;
+      if (set.size === 0) this.#servicesOfPod.delete(podKey);
+    }
+  }
+
+  /** Pods the routing map knows (for tests: it must not grow without bound). */
+  get routedPods(): number {
+    return this.#servicesOfPod.size;
   }
 
   async #delete(endpoints: KObject): Promise<void> {

@@ -106,11 +106,13 @@ export class PodRoutes {
     this.#run = options.run ?? realRun;
   }
 
-  /** Makes the kernel's bramble routes exactly `want` (one sync at a time, in call order). */
-  sync(want: readonly PeerRoute[]): Promise<void> {
+  /** Makes the kernel's bramble routes exactly `want` (one sync at a time, in call order).
+   *  Unless `recheck`, a set already applied is not compared with the kernel again; a periodic
+   *  recheck finds routes the kernel dropped on its own (a link taken down takes its routes). */
+  sync(want: readonly PeerRoute[], recheck = false): Promise<void> {
     const next = this.#queue.then(async () => {
       const key = want.map((r) => `${r.cidr} ${r.via}`).join(',');
-      if (key === this.#applied) return;
+      if (key === this.#applied && !recheck) return;
       this.#applied = null;
       if (await this.#sync(want)) this.#applied = key;
     });

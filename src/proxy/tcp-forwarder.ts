@@ -139,10 +139,12 @@ class Relay {
   }
 
   clientClosed(): void {
-    // A side that closed cleanly has ended its peer's writing; only input that can no longer be
-    // delivered (the backend still sending to a closed client) calls for a destroy.
+    if (this.#timer) clearTimeout(this.#timer);
+    // A client that closed cleanly has ended the backend's writing, and a backend that ended
+    // closes by itself; anything else (still connecting, still sending, or the client cut
+    // without its FIN) calls for a destroy.
     const upstream = this.#upstream;
-    if (upstream && (!this.#connected || !upstream.readableEnded)) upstream.destroy();
+    if (upstream && (!this.#connected || !upstream.readableEnded || !upstream.writableEnded)) upstream.destroy();
   }
 
   attempt(): void {
@@ -163,6 +165,7 @@ class Relay {
     this.#timer = setTimeout(() => this.#failed(upstream, backend, 'ETIMEDOUT'), o.connectTimeoutMs);
     upstream.once('connect', () => this.#accepted(upstream, backend, ip));
     upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (upstream !== this.#upstream) return; // an earlier attempt's, already given up
       if (this.#connected) this.#cut();
       else this.#failed(upstream, backend, BACKEND_DOWN.has(error.code ?? '') ? error.code! : error.message);
     });
@@ -171,6 +174,7 @@ class Relay {
   #failed(upstream: Socket, backend: Backend, why: string): void {
     if (upstream !== this.#upstream || this.#connected) return;
     clearTimeout(this.#timer!);
+    this.#timer = null;
     upstream.destroy();
     if (this.#client.destroyed) return;
     const o = this.#forwarder.options;
@@ -182,6 +186,7 @@ class Relay {
 
   #accepted(upstream: Socket, backend: Backend, ip: string): void {
     clearTimeout(this.#timer!);
+    this.#timer = null;
     this.#connected = true;
     const client = this.#client;
     this.#forwarder.options.balancer().connected(ip, backend);
@@ -214,6 +219,7 @@ class Relay {
   }
 
   #cut(): void {
+    if (this.#timer) clearTimeout(this.#timer);
     this.#client.destroy();
     this.#upstream?.destroy();
   }

@@ -1,9 +1,11 @@
 // The controllers' pure parts: Kubernetes' rounding of maxSurge/maxUnavailable, victim order,
-// toleration rules, endpoint subsets, expectations and slow-start batches.
+// toleration rules, endpoint subsets, the Endpoints controller's event routing, expectations and
+// slow-start batches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fenceposts, maxUnavailable, newReplicaSetReplicas } from '../../src/controllers/deployment-math.ts';
 import { endpointSubsets, resolveTargetPort } from '../../src/controllers/endpoints-content.ts';
+import { EndpointsController } from '../../src/controllers/endpoints-controller.ts';
 import { Expectations } from '../../src/controllers/expectations.ts';
 import { slowStartBatch } from '../../src/controllers/slow-start.ts';
 import { daemonPlacement } from '../../src/controllers/taints.ts';
@@ -11,6 +13,7 @@ import { tolerates } from '../../src/scheduler/node-rules.ts';
 import { chooseVictims, victimOrder } from '../../src/controllers/victims.ts';
 import { scaledIntOrPercent, templateHash } from '../../src/controllers/workload-objects.ts';
 import type { KObject } from '../../src/model/index.ts';
+import { quietLogger } from '../store/store-helpers.ts';
 
 const dep = (replicas: number, maxSurge: unknown, maxUnavailableValue: unknown): KObject => ({
   apiVersion: 'apps/v1',
@@ -165,5 +168,46 @@ describe('slow start', () => {
     assert.equal(result.errors.length, 1);
     const all = await slowStartBatch(10, 4, async () => undefined);
     assert.deepEqual(all, { successes: 10, errors: [] });
+  });
+});
+
+describe('endpoints event routing', () => {
+  // Informers over fixed lists, and an API that records writes: enough for the routing map.
+  const store = (items: KObject[]) => ({
+    list: (ns?: string) => items.filter((o) => ns === undefined || o.metadata.namespace === ns),
+    get: (ns: string | undefined, name: string) => items.find((o) => o.metadata.namespace === ns && o.metadata.name === name),
+  });
+  const podOf = (name: string, app: string): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app } }, spec: {} });
+  const svcOf = (name: string, app: string): KObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { selector: { app }, ports: [{ port: 80 }] } });
+
+  it('routes a pod to the Services that select it, forgets it when it leaves them or they go', async () => {
+    const pods: KObject[] = [podOf('p1', 'web'), podOf('p2', 'web')];
+    const services: KObject[] = [svcOf('web', 'web')];
+    const writes: string[] = [];
+    const api = { create: async (_i: unknown, _ns: unknown, body: KObject) => void writes.push(`create ${body.metadata.name}`), replace: async () => undefined };
+    const controller = new EndpointsController({
+      api: api as never,
+      deleter: { delete: async () => undefined } as never,
+      pods: store(pods) as never,
+      services: store(services) as never,
+      endpoints: store([]) as never,
+      logger: quietLogger,
+    });
+    await controller.reconcile('default/web');
+    assert.deepEqual(writes, ['create web']);
+    assert.equal(controller.routedPods, 2);
+    assert.deepEqual(controller.keysFor('pods', pods[0]!, 'modified'), ['default/web']);
+    // p1 relabelled: its next event still reaches web (to leave it), and after web's reconcile
+    // it no longer does.
+    pods[0] = podOf('p1', 'db');
+    assert.deepEqual(controller.keysFor('pods', pods[0], 'modified'), ['default/web']);
+    await controller.reconcile('default/web');
+    assert.deepEqual(controller.keysFor('pods', pods[0], 'modified'), []);
+    assert.equal(controller.routedPods, 1);
+    // web deleted: nothing is routed to it any more.
+    services.length = 0;
+    await controller.reconcile('default/web');
+    assert.equal(controller.routedPods, 0);
+    assert.deepEqual(controller.keysFor('pods', pods[1]!, 'modified'), []);
   });
 });

@@ -228,6 +228,38 @@ describe('TCP balancing', () => {
     await until('both sides closed', () => proxy.listeners()[0]!.active === 0 && a!.sockets.size === 0);
   });
 
+  it('gives the next backend what the client sent while a refusing one was tried, once and intact', async () => {
+    const [a] = await backends('a');
+    const dead = await freePort();
+    const port = await freePort();
+    const data = new FakeData();
+    data.setService(service('early', '10.43.1.12', [{ port }]));
+    data.setEndpoints(endpoints('early', [{ ip: '127.0.0.1', port: dead }, at(a!)]));
+    const proxy = start(data);
+    await proxy.settled();
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    // Round robin: one of the two connections is sent to the refusing backend first.
+    for (let i = 0; i < 2; i++) {
+      const payload = randomBytes(256 * 1024);
+      const echoed = await new Promise<Buffer>((resolve, reject) => {
+        const socket = connect({ host: '127.43.1.12', port, allowHalfOpen: true });
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('error', reject);
+        socket.on('end', () => {
+          socket.end();
+          resolve(Buffer.concat(chunks));
+        });
+        socket.end(payload); // sent, and half-closed, before any backend accepted
+      });
+      assert.equal(echoed.subarray(0, 2).toString(), 'a\n');
+      assert.equal(echoed.length, payload.length + 2, 'nothing lost, nothing twice');
+      assert.equal(digest(echoed.subarray(2)), digest(payload));
+    }
+    assert.equal(a!.accepted, 2);
+    await until('both sides closed', () => proxy.listeners()[0]!.active === 0 && a!.sockets.size === 0);
+  });
+
   it('closes the backend side when the client resets', async () => {
     const [a] = await backends('a');
     const port = await freePort();

@@ -62,7 +62,7 @@ const WEB = (replicas: number) => ({
 });
 
 describe('services across three gateways', { concurrency: false }, () => {
-  it('flat pod network, ClusterIP by IP and by name, NodePort, failover to live backends, ClientIP affinity, env vars, balancing while cut off', async () => {
+  it('flat pod network, ClusterIP by IP and by name, NodePort, failover to live backends, ClientIP affinity, env vars, balancing while cut off, routes back after a link flap', async () => {
     await withClusterLab({ zones: ['z1', 'z2', 'z3'] }, async (lab: ClusterLab) => {
       const [g1, g2, g3] = lab.gateways as [LabGateway, LabGateway, LabGateway];
       // The seed's example: redis-master exists before the client pod, late-svc after it.
@@ -146,7 +146,7 @@ describe('services across three gateways', { concurrency: false }, () => {
 
       // Cut off from the rest of the cluster (and the leader), g1's balancer keeps forwarding on
       // the endpoints it last knew: the backend on g1 itself still answers through the ClusterIP
-      // (the others are unreachable: tried, timed out, marked down). Asked from g1's own side:
+      // (the others are unreachable: with the link down its routes are gone, so they fail at once and are marked down). Asked from g1's own side:
       // exec needs the API, which a cut-off gateway cannot serve consistently.
       const local = backends.find((p) => p.spec.nodeName === g1.name)!;
       g1.linkDown();
@@ -157,6 +157,17 @@ describe('services across three gateways', { concurrency: false }, () => {
       } finally {
         g1.linkUp();
       }
+      // Taking the link down took g1's routes to the other gateways' pods with it (the kernel
+      // does not bring them back): bramble does, and pod to pod across gateways works again.
+      await eventually('g1\'s routes to the other gateways\' pods restored', async () => {
+        const r = spawnSync('ip', ['-n', g1.ns, '-4', 'route', 'show', 'proto', '44'], { encoding: 'utf8' });
+        return r.stdout.split('\n').filter(Boolean).length === 2 ? true : undefined;
+      }, 30_000);
+      // (exec goes through the API, which needs g1 back in touch with the leader first.)
+      await eventually('ping across gateways after the link came back', async () => {
+        const again = await exec(g1, 'client', ['ping', '-c', '1', '-W', '3', listener.status!.podIP!]).catch(() => undefined);
+        return again?.exitCode === 0 ? true : undefined;
+      }, 30_000);
     });
   });
 });
