@@ -44,6 +44,21 @@ function start(data: FakeData, extra: Partial<ProxyOptions> = {}): Proxy {
 
 const at = (b: Backend) => ({ ip: '127.0.0.1', port: b.port });
 
+/** Sends `payload` and a FIN at once, and reads everything that comes back until the FIN. */
+function halfClosedExchange(host: string, port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const socket = connect({ host, port, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      socket.end();
+      resolve(Buffer.concat(chunks));
+    });
+    socket.end(payload); // FIN after the payload; the echo still comes back
+  });
+}
+
 describe('TCP balancing', () => {
   it('spreads connections round robin over three backends', async () => {
     const bs = await backends('a', 'b', 'c');
@@ -210,17 +225,7 @@ describe('TCP balancing', () => {
     const proxy = start(data);
     await proxy.settled();
     const payload = randomBytes(8 * 1024 * 1024);
-    const echoed = await new Promise<Buffer>((resolve, reject) => {
-      const socket = connect({ host: '127.43.1.9', port, allowHalfOpen: true });
-      const chunks: Buffer[] = [];
-      socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.on('error', reject);
-      socket.on('end', () => {
-        socket.end();
-        resolve(Buffer.concat(chunks));
-      });
-      socket.end(payload); // FIN after the payload; the echo still comes back
-    });
+    const echoed = await halfClosedExchange('127.43.1.9', port, payload);
     assert.equal(echoed.subarray(0, 2).toString(), 'a\n');
     const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     assert.equal(echoed.length, payload.length + 2);
@@ -241,17 +246,7 @@ describe('TCP balancing', () => {
     // Round robin: one of the two connections is sent to the refusing backend first.
     for (let i = 0; i < 2; i++) {
       const payload = randomBytes(256 * 1024);
-      const echoed = await new Promise<Buffer>((resolve, reject) => {
-        const socket = connect({ host: '127.43.1.12', port, allowHalfOpen: true });
-        const chunks: Buffer[] = [];
-        socket.on('data', (c: Buffer) => chunks.push(c));
-        socket.on('error', reject);
-        socket.on('end', () => {
-          socket.end();
-          resolve(Buffer.concat(chunks));
-        });
-        socket.end(payload); // sent, and half-closed, before any backend accepted
-      });
+      const echoed = await halfClosedExchange('127.43.1.12', port, payload); // sent, and half-closed, before any backend accepted
       assert.equal(echoed.subarray(0, 2).toString(), 'a\n');
       assert.equal(echoed.length, payload.length + 2, 'nothing lost, nothing twice');
       assert.equal(digest(echoed.subarray(2)), digest(payload));
