@@ -100,6 +100,8 @@ export class PodRoutes {
   #queue: Promise<void> = Promise.resolve();
   /** The set last applied without a failure: a Node change that leaves it the same costs nothing. */
   #applied: string | null = null;
+  /** Routes that could not be added, already reported. */
+  readonly #failing = new Set<string>();
 
   constructor(options: PodRoutesOptions) {
     this.#o = options;
@@ -136,15 +138,21 @@ export class PodRoutes {
       if (present.has(key(r)) || r.cidr === this.#o.podCidr) continue;
       try {
         await this.#run('ip', ['-4', 'route', 'replace', r.cidr, 'via', r.via, 'proto', String(ROUTE_PROTO)]);
+        this.#failing.delete(key(r));
         this.#o.logger.info('pod route added', { cidr: r.cidr, via: r.via });
       } catch (error) {
         complete = false;
         // An address not on a shared network (host-gw needs one hop): say so, keep the others.
-        this.#o.logger.warn('cannot route to another gateway\'s pods: its address must be on a network this gateway shares (host-gw routing)', {
-          cidr: r.cidr,
-          via: r.via,
-          error: String((error as { stderr?: string }).stderr ?? error).trim(),
-        });
+        // Said once per route until it works: the periodic recheck of a gateway whose link is
+        // down would otherwise log it every 10 s onto the SD card.
+        if (!this.#failing.has(key(r))) {
+          this.#failing.add(key(r));
+          this.#o.logger.warn('cannot route to another gateway\'s pods: its address must be on a network this gateway shares (host-gw routing); retrying quietly', {
+            cidr: r.cidr,
+            via: r.via,
+            error: String((error as { stderr?: string }).stderr ?? error).trim(),
+          });
+        }
       }
     }
     return complete;

@@ -52,6 +52,35 @@ test('sync adds missing routes, removes stale ones of ours only, and does nothin
   assert.ok(calls.some((c) => c === `ip -4 route replace 10.42.4.0/24 via 192.0.2.9 proto ${ROUTE_PROTO}`));
 });
 
+test('a recheck finds a route the kernel dropped (a link down and up) and says a failing route once', async () => {
+  const calls: string[] = [];
+  const warnings: string[] = [];
+  let table = '';
+  let refuse = true;
+  const run = async (file: string, args: string[]) => {
+    calls.push(`${file} ${args.join(' ')}`);
+    if (args[2] === 'show') return table;
+    if (args[2] === 'replace' && refuse) throw Object.assign(new Error('failed'), { stderr: 'Nexthop has invalid gateway' });
+    return '';
+  };
+  const logger = { ...quietLogger, warn: (msg: string) => void warnings.push(msg), child: () => logger } as typeof quietLogger;
+  const routes = new PodRoutes({ podCidr: '10.42.1.0/24', logger, run });
+  const want = [{ cidr: '10.42.2.0/24', via: '10.77.0.2' }];
+  await routes.sync(want); // link down: refused
+  await routes.sync(want, true);
+  await routes.sync(want, true);
+  assert.equal(warnings.length, 1, 'said once while it keeps failing');
+  refuse = false;
+  await routes.sync(want, true);
+  table = `10.42.2.0/24 via 10.77.0.2 dev eth0 proto ${ROUTE_PROTO}\n`;
+  calls.length = 0;
+  await routes.sync(want);
+  assert.equal(calls.length, 0, 'applied: a plain sync of the same set costs nothing');
+  table = ''; // the kernel dropped it
+  await routes.sync(want, true);
+  assert.ok(calls.includes(`ip -4 route replace 10.42.2.0/24 via 10.77.0.2 proto ${ROUTE_PROTO}`), 'the recheck put it back');
+});
+
 test('the masquerade chain: cluster traffic returns, the rest is masqueraded, one jump', async () => {
   const calls: string[] = [];
   const run = async (file: string, args: string[]) => {
