@@ -122,8 +122,10 @@ export function nodeStatus(o: NodeOptions, previous: Record<string, unknown> | u
   return {
     capacity: { cpu: String(o.facts.cpuCores), memory: `${Math.floor(o.facts.memoryBytes / 1024)}Ki`, pods: '110' },
     allocatable: { cpu: `${Math.floor(alloc.cpu * 1000)}m`, memory: `${Math.floor(alloc.memory / 1024)}Ki`, pods: '110' },
+    // No InternalIP while the gateway has no address of its own (started with its uplink down):
+    // the other gateways would route its pods via the loopback; the follower adds it once up.
     addresses: [
-      { type: 'InternalIP', address: o.facts.hostIP },
+      ...(o.facts.hostIP.startsWith('127.') ? [] : [{ type: 'InternalIP', address: o.facts.hostIP }]),
       { type: 'Hostname', address: o.nodeName },
     ],
     nodeInfo: {

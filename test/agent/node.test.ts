@@ -121,6 +121,9 @@ describe('node registration and pod CIDR', () => {
         { type: 'InternalIP', address: '192.168.9.70' },
         { type: 'Hostname', address: 'gw7' },
       ]);
+      // A gateway with no address of its own yet (uplink down at start) names none.
+      const bare = await registerGatewayNode(t.resources.api, { ...o, facts: { ...o.facts, hostIP: '127.0.0.1' } }, '2026-03-01T14:00:00Z');
+      assert.deepEqual((bare['status'] as { addresses: unknown[] }).addresses, [{ type: 'Hostname', address: 'gw7' }]);
     } finally {
       follower.stop();
     }
