@@ -878,6 +878,8 @@ export class PodReconciler {
       // as in Kubernetes, so restart policy and back-off apply to it.
       const message = messageOf(error);
       m.startError = { exitCode: 128, reason: 'StartError', message, startedAt, finishedAt: startedAt };
+      // In the log too: an event is dropped while the store has no leader (a gateway cut off).
+      this.#log.warn('container did not start; restarting it with back-off', { pod: `${ref.namespace}/${ref.name}`, container: c.name, error: message });
       this.#o.events.record(ref, 'Warning', 'Failed', `Error: ${message}`, fieldPath);
       await this.#o.runtime.remove(id).catch(() => undefined);
       (init ? ctx.initRecords : ctx.records).delete(c.name);

@@ -71,7 +71,8 @@ export class IpAddressManager implements AddressManager {
       await this.#run(['addr', 'add', `${checked(ip)}/32`, 'dev', 'lo', 'label', this.#label]);
       return true;
     } catch (error) {
-      if (/File exists/i.test(String((error as { stderr?: string }).stderr))) return false;
+      // Older kernels say "File exists", newer ones "ipv4: Address already assigned".
+      if (/File exists|already assigned/i.test(String((error as { stderr?: string }).stderr))) return false;
       throw error;
     }
   }

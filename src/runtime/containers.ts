@@ -362,6 +362,9 @@ export class Containers {
   async removeContainer(id: string): Promise<void> {
     await this.#ctr.run(['tasks', 'delete', '--force', id], { okExitCode: notFound });
     await this.#ctr.run(['containers', 'delete', id], { okExitCode: notFound });
+    // A `ctr run` cut short (a power cut, kill -9) can leave its snapshot, keyed by the container
+    // id, without the container: every later run of that id would fail with "already exists".
+    await this.#ctr.run(['snapshots', 'rm', id], { okExitCode: notFound });
     this.#info.delete(id);
     this.#events?.forget(id);
   }

@@ -296,6 +296,15 @@ export async function withClusterLab(options: LabOptions, body: (lab: ClusterLab
   } catch (error) {
     failure = error;
     if (error instanceof Error) {
+      // The whole logs outlive the lab (its directory is removed): a rare failure can be read.
+      const kept = join(tmpdir(), 'bramble-lab-failures', lab.id);
+      try {
+        mkdirSync(kept, { recursive: true });
+        for (const gw of lab.gateways) writeFileSync(join(kept, `${gw.name}.log`), gw.log());
+        error.message += `\n(the gateways' whole logs are kept in ${kept})`;
+      } catch {
+        // best effort
+      }
       for (const gw of lab.gateways) {
         const tail = gw
           .log()

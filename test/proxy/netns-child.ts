@@ -40,6 +40,11 @@ await proxy.settled();
 out['tcpAnswerAgain'] = await whoAnswers('10.43.77.7', 80);
 await proxy.stop();
 out['loopbackAfterStop'] = loopback();
+// An address already on the loopback (a crashed run's, or someone else's) is "there already",
+// not an error: the DNS address is re-added this way at every start after a kill -9.
+const dnsAddresses = new IpAddressManager({ label: 'lo:bramble-dns' });
+out['addFresh'] = await dnsAddresses.add('10.43.0.10');
+out['addAgain'] = await dnsAddresses.add('10.43.0.10').catch((error: Error) => error.message);
 await tcp.close();
 await udp.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -32,5 +32,7 @@ describe('balancer in its own network namespace', () => {
     assert.deepEqual(seen['loopbackAfterDelete'], ['127.0.0.1/8 lo', '10.43.77.8/32 lo']);
     assert.equal(seen['tcpAnswerAgain'], 'in-netns');
     assert.deepEqual(seen['loopbackAfterStop'], ['127.0.0.1/8 lo', '10.43.77.8/32 lo'], 'stop removes what bramble added, and only that');
+    assert.equal(seen['addFresh'], true);
+    assert.equal(seen['addAgain'], false, 'an address already there is reported as such, not as a failure');
   });
 });

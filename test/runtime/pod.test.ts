@@ -123,6 +123,22 @@ describe('pod sandbox and containers (real containerd)', () => {
     await c.removeContainer(solo);
   });
 
+  test('a snapshot left by a run cut short (no container) is removed with the container id, so the id runs again', async () => {
+    // Make what a power cut in the middle of `ctr run` leaves: the container's snapshot, keyed by
+    // its id, on the image's layers, and no container.
+    const probe = containerId(pod.uid, 'probe');
+    await run('probe', ['sleep', '1']);
+    const parent = (JSON.parse((await lab.ctr.run(['snapshots', 'info', probe])).stdout) as { Parent: string }).Parent;
+    await c.removeContainer(probe);
+    const orphan = containerId(pod.uid, 'orphan');
+    await lab.ctr.run(['snapshots', 'prepare', orphan, parent]);
+    await assert.rejects(run('orphan', ['sleep', '3600']), /already exists/);
+    await c.removeContainer(orphan);
+    await run('orphan', ['sleep', '3600']);
+    assert.equal((await c.taskStatus(orphan)).state, 'running');
+    await c.removeContainer(orphan);
+  });
+
   test('exec returns exit code, stdout and stderr; ctr failures and timeouts throw', async () => {
     const client = containerId(pod.uid, 'client');
     const result = await c.exec(client, ['sh', '-c', 'echo out; echo err >&2; exit 3']);

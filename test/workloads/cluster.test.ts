@@ -140,7 +140,7 @@ describe('a cluster that runs itself (3 gateways in 3 zones)', { concurrency: fa
       await g3.kill9();
       await g3.killContainers();
       await g3.start([], { ready: false });
-      await eventually(`g3's ${before} pods running again while cut off`, async () => (g3.runningTasks().length >= before ? true : undefined), 60_000);
+      await eventually(`g3's ${before} pods running again while cut off`, async () => (g3.runningTasks().length >= before ? true : undefined), 60_000, async () => `running tasks on g3 before the cut: ${before}, now: ${JSON.stringify(g3.runningTasks())}`);
       g3.linkUp();
       await eventually('exactly 9 pods after the cut-off reboot heals', async () => {
         const list = await pods(g1, 'keep');
