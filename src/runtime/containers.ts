@@ -3,7 +3,7 @@
 // sandbox, a tiny long-lived busybox process, is only needed to hold a PID namespace the pod's
 // containers share (`shareProcessNamespace: true`); they join it through /proc/<sandbox pid>/ns/pid.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE } from './busybox-image.ts';
@@ -13,6 +13,7 @@ import { CtrError, RuntimeError } from './errors.ts';
 import type { TaskEvents } from './events.ts';
 import { isValidContainerId } from './ids.ts';
 import { normalizeImageName } from './image-names.ts';
+import { unmountUnder } from './mounts.ts';
 import { processAlive } from '../host/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
@@ -111,6 +112,18 @@ export interface ExecResult {
 export const SANDBOX_COMMAND = ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'] as const;
 
 const notFound = (_code: number, stderr: string) => /not found/.test(stderr);
+
+/** Unmounts and removes a task bundle directory left behind; a mount that will not go leaves it
+ *  (the next start then says why). */
+async function removeBundle(bundle: string): Promise<void> {
+  if (!existsSync(bundle)) return;
+  try {
+    await unmountUnder(bundle);
+    rmSync(bundle, { recursive: true, force: true });
+  } catch {
+    // left as it is
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -365,6 +378,9 @@ export class Containers {
     // A `ctr run` cut short (a power cut, kill -9) can leave its snapshot, keyed by the container
     // id, without the container: every later run of that id would fail with "already exists".
     await this.#ctr.run(['snapshots', 'rm', id], { okExitCode: notFound });
+    // ... or a shim killed while it started leaves its bundle directory ("failed to start shim:
+    // mkdir ...: file exists"). The task is gone by now, so nothing uses it.
+    if (this.#stateDir !== undefined) await removeBundle(join(this.#stateDir, 'io.containerd.runtime.v2.task', this.#ctr.namespace, id));
     this.#info.delete(id);
     this.#events?.forget(id);
   }

@@ -97,7 +97,8 @@ export async function startLab(options: { backoffInitialMs?: number } = {}): Pro
     await lab.cleanup().catch(() => undefined);
     throw error;
   }
-  lab.runtime = new Runtime(supervisor, lab.ctr, logs.logger, join(dir, 'logs'));
+  // With containerd's state directory, as the daemon runs its own containerd.
+  lab.runtime = new Runtime(supervisor, lab.ctr, logs.logger, join(dir, 'logs'), join(supervisor.dir, 'state'));
   lab.runtime.events.start();
   return lab;
 }

@@ -123,7 +123,7 @@ describe('pod sandbox and containers (real containerd)', () => {
     await c.removeContainer(solo);
   });
 
-  test('a snapshot left by a run cut short (no container) is removed with the container id, so the id runs again', async () => {
+  test('a snapshot or a shim bundle left by a run cut short is removed with the container id, so the id runs again', async () => {
     // Make what a power cut in the middle of `ctr run` leaves: the container's snapshot, keyed by
     // its id, on the image's layers, and no container.
     const probe = containerId(pod.uid, 'probe');
@@ -134,6 +134,16 @@ describe('pod sandbox and containers (real containerd)', () => {
     await lab.ctr.run(['snapshots', 'prepare', orphan, parent]);
     await assert.rejects(run('orphan', ['sleep', '3600']), /already exists/);
     await c.removeContainer(orphan);
+    await run('orphan', ['sleep', '3600']);
+    assert.equal((await c.taskStatus(orphan)).state, 'running');
+    await c.removeContainer(orphan);
+    // The same for the bundle directory of a shim killed while it started.
+    const bundle = join(lab.supervisor.dir, 'state', 'io.containerd.runtime.v2.task', lab.ctr.namespace, orphan);
+    mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+    writeFileSync(join(bundle, 'init.pid'), '999999');
+    await assert.rejects(run('orphan', ['sleep', '3600']), /file exists/);
+    await c.removeContainer(orphan);
+    assert.equal(existsSync(bundle), false);
     await run('orphan', ['sleep', '3600']);
     assert.equal((await c.taskStatus(orphan)).state, 'running');
     await c.removeContainer(orphan);
