@@ -123,8 +123,17 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     ),
     log.child({ component: 'node' }),
   );
-  const addressFollower = followHostAddress({ facts, read: hostIPv4, everyMs: ADDRESS_CHECK_MS, changed: () => registration.again(), logger: log.child({ component: 'node' }) });
   const services = await startServiceNetworking(o, podCidr, facts.hostIP, log);
+  const addressFollower = followHostAddress({
+    facts,
+    read: hostIPv4,
+    everyMs: ADDRESS_CHECK_MS,
+    changed: (_before, after) => {
+      registration.again();
+      services.dnsAllow(after);
+    },
+    logger: log.child({ component: 'node' }),
+  });
   log.info('node agent started', { node: o.nodeName, podCidr, millis: Date.now() - started });
   return {
     runtime,
@@ -210,7 +219,7 @@ function keepRegistering(register: () => Promise<unknown>, log: Logger): { stop(
  * the cluster DNS at 10.43.0.10:53 (and --dns-addr), and the L4 balancer on the ClusterIPs and
  * NodePorts. Each part failing is logged and the others go on: pods still run without them.
  */
-async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, hostIP: string, log: Logger): Promise<{ stop(): Promise<void> }> {
+async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, hostIP: string, log: Logger): Promise<{ stop(): Promise<void>; dnsAllow(address: string): void }> {
   const { nodes, services, endpoints, pods } = o.informers;
   const routesLog = log.child({ component: 'network' });
   const routes = new PodRoutes({ podCidr, logger: routesLog });
@@ -259,6 +268,10 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
     if (!stopping) proxy = startProxy({ data: proxyData, nodeAddress: '0.0.0.0', addresses, logger: log.child({ component: 'proxy' }) });
   });
   return {
+    /** The node's new address may ask the cluster DNS (host-side clients come from it). */
+    dnsAllow(address: string) {
+      dns?.allow(address);
+    },
     async stop() {
       stopping = true;
       stopRoutes();

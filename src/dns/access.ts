@@ -12,15 +12,19 @@ export class SourceFilter {
   /** `cidrs`: IPv4 or IPv6 networks (`10.42.0.0/16`, `::1/128`) or single addresses. Throws a
    *  TypeError naming the entry that is not one. */
   constructor(cidrs: readonly string[]) {
-    for (const entry of cidrs) {
-      const [address = '', prefixText] = entry.trim().split('/');
-      const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
-      const prefix = prefixText === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefixText);
-      if (family === null || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128) || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
-        throw new TypeError(`DNS allowFrom: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.42.0.0/16)`);
-      }
-      this.#list.addSubnet(address, prefix, family);
+    for (const entry of cidrs) this.allow(entry);
+  }
+
+  /** Lets `entry` (an address or CIDR) ask too: the node's new address after a change. */
+  allow(entry: string): void {
+    const [address = '', prefixText] = entry.trim().split('/');
+    const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
+    const prefix = prefixText === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefixText);
+    if (family === null || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128) || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+      throw new TypeError(`DNS allowFrom: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.42.0.0/16)`);
     }
+    this.#list.addSubnet(address, prefix, family);
+    this.#decisions.clear();
   }
 
   allows(address: string): boolean {

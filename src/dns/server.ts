@@ -45,6 +45,8 @@ export interface DnsServer {
   stats(): HandlerStats & ForwarderStats & { tcpConnections: number };
   /** The upstreams in use. */
   upstreams(): readonly Upstream[];
+  /** Lets one more address or CIDR ask (the node's address after it changed). */
+  allow(entry: string): void;
 }
 
 /** UDP packets longer than this are dropped unread: a query is a name and an OPT record. */
@@ -186,6 +188,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     addresses: () => bound.map((a) => ({ ...a })),
     stats: () => ({ ...handler.stats, ...forwarder.stats, tcpConnections: connections.size }),
     upstreams: () => upstreams,
+    allow: (entry) => filter.allow(entry),
   };
 }
 

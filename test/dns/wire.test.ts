@@ -71,6 +71,9 @@ describe('DNS options', () => {
     for (const a of ['127.0.0.1', '127.8.8.8', '::1', '10.42.200.1', '192.168.1.10', '::ffff:10.42.0.5']) assert.equal(filter.allows(a), true, a);
     for (const a of ['192.168.1.11', '8.8.8.8', '10.43.0.1', '2001:db8::1']) assert.equal(filter.allows(a), false, a);
     assert.throws(() => new SourceFilter(['10.0.0.0/33']), /allowFrom: "10.0.0.0\/33"/);
+    // The node's address changed: the new one may ask from then on (the decision is not cached).
+    filter.allow('192.168.1.11');
+    assert.equal(filter.allows('192.168.1.11'), true);
   });
 
   it('reads upstreams from resolv.conf, skipping a loopback address that is our own', async () => {
