@@ -8,13 +8,13 @@
 // The pod CIDR is a /24 of 10.42.0.0/16 claimed once, at join, with a create-only key per /24
 // (a compare-and-swap, so two gateways joining at once never get the same one), and kept in
 // DATA/pod-cidr: a gateway that restarts without a quorum knows it without asking anyone.
-import { DEFAULT_CLUSTER_CIDR, SERVICE_CIDR } from '../network/config.ts';
-import { BlockList } from 'node:net';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { arch, cpus, networkInterfaces, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectApi } from '../api/resources/index.ts';
 import { StatusError } from '../api/resources/index.ts';
+import { Ipv4Range } from '../api/resources/services/ranges.ts';
+import { DEFAULT_CLUSTER_CIDR, SERVICE_CIDR } from '../network/config.ts';
 import type { Logger } from '../log/index.ts';
 import { findResource, jsonEqual } from '../model/index.ts';
 import type { KObject } from '../model/index.ts';
@@ -54,20 +54,13 @@ export function goArch(nodeArch: string): string {
 
 /** Never the gateway's address: the pod and Service ranges (the pod bridge's address) and
  *  link-local (what a board gives itself when DHCP failed). */
-const NOT_HOST_RANGES = (() => {
-  const list = new BlockList();
-  for (const cidr of [DEFAULT_CLUSTER_CIDR, SERVICE_CIDR, '169.254.0.0/16']) {
-    const [network, prefix] = cidr.split('/');
-    list.addSubnet(network!, Number(prefix), 'ipv4');
-  }
-  return list;
-})();
+const NOT_HOST_RANGES = [DEFAULT_CLUSTER_CIDR, SERVICE_CIDR, '169.254.0.0/16'].map((cidr) => new Ipv4Range(cidr));
 
 /** This machine's address (its netns, for a simulated gateway): the first non-internal IPv4
  *  outside those ranges on an interface that is up, or null while there is none. */
 export function hostIPv4(): string | null {
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !NOT_HOST_RANGES.check(a.address, 'ipv4')) return a.address;
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !NOT_HOST_RANGES.some((range) => range.contains(a.address))) return a.address;
   }
   return null;
 }

@@ -236,7 +236,7 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
   const stopRoutes = nodes.addListener(syncRoutes);
   void nodes.whenSynced().then(syncRoutes);
   const recheckRoutes = setInterval(() => {
-    if (nodes.synced) routes.sync(desiredRoutes(nodes.list(), o.nodeName), true).catch((error: unknown) => routesLog.warn('cannot restore the routes to other gateways\' pods; retrying', { error: String(error) }));
+    if (nodes.synced) routes.sync(desiredRoutes(nodes.list(), o.nodeName)).catch((error: unknown) => routesLog.warn('cannot restore the routes to other gateways\' pods; retrying', { error: String(error) }));
   }, ROUTE_RECHECK_MS);
   recheckRoutes.unref();
 

@@ -5,8 +5,8 @@
 // Everything here is bramble's own and recognisable as such: routes carry protocol number
 // ROUTE_PROTO (only those are ever replaced or deleted), the NAT rules live in chain
 // BRAMBLE-POSTROUTING (set up by the pod network before its first pod), jumped to from POSTROUTING
-// by one commented rule. Routes are reconciled from the Node objects when the wanted set changes
-// and at start, so a restart (or a reboot) restores them.
+// by one commented rule. Routes are reconciled from the Node objects when they change, at start
+// and every few seconds, so a restart, a reboot or a link that went down and up restores them.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/index.ts';
@@ -98,8 +98,6 @@ export class PodRoutes {
   readonly #o: PodRoutesOptions;
   readonly #run: Run;
   #queue: Promise<void> = Promise.resolve();
-  /** The set last applied without a failure: a Node change that leaves it the same costs nothing. */
-  #applied: string | null = null;
   /** Routes that could not be added, already reported. */
   readonly #failing = new Set<string>();
 
@@ -108,23 +106,16 @@ export class PodRoutes {
     this.#run = options.run ?? realRun;
   }
 
-  /** Makes the kernel's bramble routes exactly `want` (one sync at a time, in call order).
-   *  Unless `recheck`, a set already applied is not compared with the kernel again; a periodic
-   *  recheck finds routes the kernel dropped on its own (a link taken down takes its routes). */
-  sync(want: readonly PeerRoute[], recheck = false): Promise<void> {
-    const next = this.#queue.then(async () => {
-      const key = want.map((r) => `${r.cidr} ${r.via}`).join(',');
-      if (key === this.#applied && !recheck) return;
-      this.#applied = null;
-      if (await this.#sync(want)) this.#applied = key;
-    });
+  /** Makes the kernel's bramble routes exactly `want` (one sync at a time, in call order). It
+   *  always compares with the kernel (one `ip route show`), so a periodic sync also finds routes
+   *  the kernel dropped on its own (a link taken down takes its routes with it). */
+  sync(want: readonly PeerRoute[]): Promise<void> {
+    const next = this.#queue.then(() => this.#sync(want));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  /** Answers whether every wanted route is in place. */
-  async #sync(want: readonly PeerRoute[]): Promise<boolean> {
-    let complete = true;
+  async #sync(want: readonly PeerRoute[]): Promise<void> {
     const have = parseRoutes(await this.#run('ip', ['-4', 'route', 'show', 'proto', String(ROUTE_PROTO)]));
     const key = (r: PeerRoute) => `${r.cidr} ${r.via}`;
     const wanted = new Set(want.map(key));
@@ -141,7 +132,6 @@ export class PodRoutes {
         this.#failing.delete(key(r));
         this.#o.logger.info('pod route added', { cidr: r.cidr, via: r.via });
       } catch (error) {
-        complete = false;
         // An address not on a shared network (host-gw needs one hop): say so, keep the others.
         // Said once per route until it works: the periodic recheck of a gateway whose link is
         // down would otherwise log it every 10 s onto the SD card.
@@ -155,6 +145,5 @@ export class PodRoutes {
         }
       }
     }
-    return complete;
   }
 }

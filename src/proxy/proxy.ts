@@ -90,6 +90,8 @@ class ServiceProxy implements Proxy {
   readonly #balancers = new Map<string, Balancer>();
   /** Addresses on the loopback that bramble added. */
   readonly #owned = new Set<string>();
+  /** The conflicts last reported (each is said once, not at every pass). */
+  #conflicts = new Set<string>();
   /** Listener keys whose bind failed, with the error, so each failure is logged once. */
   readonly #failed = new Map<string, string>();
   #unsubscribe: (() => void) | null = null;
@@ -172,8 +174,6 @@ class ServiceProxy implements Proxy {
       });
   }
 
-  #conflicts = new Set<string>();
-
   async #reconcile(): Promise<void> {
     if (!this.#knownOwned) {
       // Addresses an earlier run left: ours to reuse or remove.
@@ -188,7 +188,7 @@ class ServiceProxy implements Proxy {
       nodeAddress: this.#o.nodeAddress,
       clusterListenAddress: this.#o.clusterListenAddress ?? ((ip) => ip),
     });
-    // Said once per conflict, not at every pass (a pass runs at each readiness change).
+    // A pass runs at each readiness change: say a conflict when it appears.
     for (const conflict of plan.conflicts) if (!this.#conflicts.has(conflict)) this.#log.warn('service port not served', { reason: conflict });
     this.#conflicts = new Set(plan.conflicts);
     this.#updateBalancers(plan.routes);
