@@ -6,6 +6,8 @@
 // is measured with keep-alive and with `Connection: close` (a new connection per request), in
 // rounds where the targets take turns (medians printed), then with one connection at a time for
 // the latency the balancer adds. Prints a table, the added p99 and the bramble/HAProxy ratios.
+// A fourth target, `dnat`, is the kernel doing the balancing (iptables DNAT, as kube-proxy's
+// iptables mode does): the reference for what leaving user space would buy.
 //
 //   npm run bench:l4 [-- --seconds 5 --connections 16 --rounds 3]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +27,9 @@ const CLUSTER_IP = '10.43.200.1';
 const SERVICE_PORT = 80;
 const BACKEND_PORTS = [8081, 8082, 8083];
 const HAPROXY_PORT = 8000;
+/** A second address whose port 80 the kernel DNATs to the backends: the reference row for what
+ *  kube-proxy's iptables mode does (no user-space hop, but no retry of a refusing backend). */
+const DNAT_IP = '10.43.200.2';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -142,19 +147,24 @@ async function main(): Promise<void> {
   const connections = flag('connections', 16);
   const rounds = flag('rounds', 3);
   const netns = `bl4-${process.pid}`;
+  const dnatNetns = `bl4d-${process.pid}`;
   const dir = await mkdtemp(join(tmpdir(), `${netns}-`));
   const children: ChildProcess[] = [];
   const output: string[] = [];
   try {
-    await run('ip', ['netns', 'add', netns]);
-    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    // wrk, on the same host, often closes first (it has the whole response before the FIN
-    // arrives) and keeps the TIME_WAIT. The kernel reuses those ports only for 127/8 by default
-    // (tcp_tw_reuse=2), so wrk would run out of ports on the ClusterIP alone within seconds;
-    // allow reuse for every target in this namespace (its own sysctl, not the host's).
-    await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1']);
     await writeFile(join(dir, 'index.html'), `<html><body>${'bramble '.repeat(64)}</body></html>\n`);
-    for (const port of BACKEND_PORTS) spawnIn(netns, ['busybox', 'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', dir], children, output);
+    // The kernel-DNAT reference gets a namespace (and backends) of its own: NAT rules turn on
+    // connection tracking for every connection of a namespace, which would tax the others.
+    for (const ns of [netns, dnatNetns]) {
+      await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      // wrk, on the same host, often closes first (it has the whole response before the FIN
+      // arrives) and keeps the TIME_WAIT. The kernel reuses those ports only for 127/8 by default
+      // (tcp_tw_reuse=2), so wrk would run out of ports on the ClusterIP alone within seconds;
+      // allow reuse for every target in this namespace (its own sysctl, not the host's).
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1']);
+      for (const port of BACKEND_PORTS) spawnIn(ns, ['busybox', 'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', dir], children, output);
+    }
     const haproxyConfig = join(dir, 'haproxy.cfg');
     await writeFile(
       haproxyConfig,
@@ -186,30 +196,40 @@ async function main(): Promise<void> {
       });
       proxy.once('exit', (code) => reject(new Error(`bramble's balancer exited (${code}):\n${output.join('')}`)));
     });
-    for (const port of BACKEND_PORTS) await waitForPort(netns, '127.0.0.1', port, 'busybox httpd');
+    for (const ns of [netns, dnatNetns]) for (const port of BACKEND_PORTS) await waitForPort(ns, '127.0.0.1', port, 'busybox httpd');
     await waitForPort(netns, '127.0.0.1', HAPROXY_PORT, 'haproxy');
+    // Round robin in the kernel: the first rule takes every 3rd new connection, the second every
+    // 2nd of the rest, the last the remainder (conntrack keeps each connection on its backend).
+    await run('ip', ['-n', dnatNetns, 'address', 'add', `${DNAT_IP}/32`, 'dev', 'lo']);
+    for (const [i, port] of BACKEND_PORTS.entries()) {
+      const left = BACKEND_PORTS.length - i;
+      const nth = left > 1 ? ['-m', 'statistic', '--mode', 'nth', '--every', String(left), '--packet', '0'] : [];
+      await run('ip', ['netns', 'exec', dnatNetns, 'iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-d', `${DNAT_IP}/32`, '-p', 'tcp', '--dport', String(SERVICE_PORT), ...nth, '-j', 'DNAT', '--to-destination', `127.0.0.1:${port}`]);
+    }
 
     // `ip netns exec` execs the command, so these pids are haproxy's and the balancer's own.
     const targets = [
-      { target: 'direct', url: `http://127.0.0.1:${BACKEND_PORTS[0]}/index.html`, pid: undefined },
-      { target: 'haproxy', url: `http://127.0.0.1:${HAPROXY_PORT}/index.html`, pid: haproxy.pid },
-      { target: 'bramble', url: `http://${CLUSTER_IP}:${SERVICE_PORT}/index.html`, pid: proxy.pid },
+      { target: 'direct', url: `http://127.0.0.1:${BACKEND_PORTS[0]}/index.html`, pid: undefined, ns: netns },
+      { target: 'haproxy', url: `http://127.0.0.1:${HAPROXY_PORT}/index.html`, pid: haproxy.pid, ns: netns },
+      { target: 'bramble', url: `http://${CLUSTER_IP}:${SERVICE_PORT}/index.html`, pid: proxy.pid, ns: netns },
+      { target: 'dnat', url: `http://${DNAT_IP}:${SERVICE_PORT}/index.html`, pid: undefined, ns: dnatNetns },
     ];
-    const wrk = async (url: string, mode: Mode, clients: number, duration: number): Promise<ReturnType<typeof parseWrk>> => {
+    const wrk = async ({ url, ns }: { url: string; ns: string }, mode: Mode, clients: number, duration: number): Promise<ReturnType<typeof parseWrk>> => {
       const header = mode === 'newconn' ? ['-H', 'Connection: close'] : [];
-      const { stdout } = await run('ip', ['netns', 'exec', netns, 'wrk', '-t1', `-c${clients}`, `-d${duration}s`, '--latency', ...header, url], { timeout: (duration + 30) * 1000 });
+      const { stdout } = await run('ip', ['netns', 'exec', ns, 'wrk', '-t1', `-c${clients}`, `-d${duration}s`, '--latency', ...header, url], { timeout: (duration + 30) * 1000 });
       return parseWrk(stdout);
     };
     // A short warm-up (JIT, caches, TIME_WAIT churn) before anything is measured.
-    for (const { url } of targets) await wrk(url, 'keepalive', connections, 2);
+    for (const t of targets) await wrk(t, 'keepalive', connections, 2);
     // Throughput: the targets take turns, round after round, so a noisy moment of this shared
     // machine hits them all alike; each figure is the median of its rounds.
     const samples = new Map<string, Result[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const mode of MODES) {
-        for (const { target, url, pid } of targets) {
+        for (const t of targets) {
+          const { target, pid } = t;
           const ticksBefore = cpuTicks(pid);
-          const parsed = await wrk(url, mode, connections, seconds);
+          const parsed = await wrk(t, mode, connections, seconds);
           const cpuUsPerRequest = pid === undefined ? null : ((cpuTicks(pid) - ticksBefore) * 10_000) / (parsed.requestsPerSecond * seconds);
           const key = `${target} ${mode}`;
           samples.set(key, [...(samples.get(key) ?? []), { target, mode, ...parsed, cpuUsPerRequest }]);
@@ -228,8 +248,9 @@ async function main(): Promise<void> {
     // cores hides it (at saturation every p99 is the run queue's, HAProxy's too).
     const unloaded = new Map<string, number>();
     for (const mode of MODES) {
-      for (const { target, url } of targets) {
-        const parsed = await wrk(url, mode, 1, seconds);
+      for (const t of targets) {
+        const { target } = t;
+        const parsed = await wrk(t, mode, 1, seconds);
         unloaded.set(`${target} ${mode}`, parsed.p99Ms);
         process.stderr.write(`bench:l4: one connection: ${target} ${mode}: p99 ${parsed.p99Ms} ms\n`);
       }
@@ -237,13 +258,14 @@ async function main(): Promise<void> {
 
     const find = (target: string, mode: string) => results.find((r) => r.target === target && r.mode === mode)!;
     const lines = [
-      `bench:l4: wrk -t1 -c${connections} -d${seconds}s, medians of ${rounds} alternating rounds, 3 busybox httpd backends, netns ${netns}`,
+      `bench:l4: wrk -t1 -c${connections} -d${seconds}s, medians of ${rounds} alternating rounds, 3 busybox httpd backends, netns ${netns} (dnat: ${dnatNetns})`,
       `${'target'.padEnd(10)}${'mode'.padEnd(12)}${'req/s'.padStart(10)}${'p99 ms'.padStart(10)}${'cpu us/req'.padStart(12)}${'p99 ms -c1'.padStart(12)}`,
       ...results.map(
         (r) =>
           `${r.target.padEnd(10)}${r.mode.padEnd(12)}${r.requestsPerSecond.toFixed(0).padStart(10)}${r.p99Ms.toFixed(2).padStart(10)}${(r.cpuUsPerRequest === null ? '-' : r.cpuUsPerRequest.toFixed(0)).padStart(12)}${unloaded.get(`${r.target} ${r.mode}`)!.toFixed(2).padStart(12)}${r.errors ? `  errors: ${r.errors}` : ''}`,
       ),
       'busybox httpd answers HTTP/1.0 and closes every connection: the keep-alive runs open a connection per request too.',
+      'dnat: for reference, iptables DNAT round robin in the kernel (kube-proxy iptables mode): no user-space hop, no retry of a refusing backend.',
     ];
     for (const mode of MODES) {
       const added = (target: string) => unloaded.get(`${target} ${mode}`)! - unloaded.get(`direct ${mode}`)!;
@@ -252,12 +274,15 @@ async function main(): Promise<void> {
     for (const mode of MODES) {
       lines.push(`ratio bramble/haproxy ${mode}: ${(find('bramble', mode).requestsPerSecond / find('haproxy', mode).requestsPerSecond).toFixed(2)}`);
     }
+    for (const mode of MODES) {
+      lines.push(`for reference, ratio dnat/haproxy ${mode}: ${(find('dnat', mode).requestsPerSecond / find('haproxy', mode).requestsPerSecond).toFixed(2)}`);
+    }
     const met = MODES.every((mode) => find('bramble', mode).requestsPerSecond >= 0.8 * find('haproxy', mode).requestsPerSecond && unloaded.get(`bramble ${mode}`)! - unloaded.get(`direct ${mode}`)! < 1);
     lines.push(`target: ratio >= 0.80 on both, added p99 < 1 ms: ${met ? 'met' : 'NOT met'}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const child of children.reverse()) await stopChild(child);
-    await run('ip', ['netns', 'del', netns]).catch(() => undefined);
+    for (const ns of [netns, dnatNetns]) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }

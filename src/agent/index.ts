@@ -19,6 +19,7 @@ import type { AgentApi, Clock, ContainerLogs, ContainerRuntime, ImageStore, Netw
 import { LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, systemClock } from './ports.ts';
 import { networkProber } from './prober.ts';
 import { PodReconciler, podKey } from './reconciler.ts';
+import type { ReconcilerOptions } from './reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export type * from './ports.ts';
@@ -54,8 +55,12 @@ export interface AgentOptions {
   reserved?: { cpuMillis: number; memoryBytes: number };
   /** This machine's cores, memory, address, OS (default: from node:os). */
   facts?: NodeFacts;
-  /** The address pods see as status.hostIP (default: facts.hostIP). */
+  /** The address pods see as status.hostIP (default: facts.hostIP, read each time, so a change
+   *  of facts.hostIP reaches the pods' status at their next reconcile). */
   hostIP?: string;
+  /** Exact creation order for Service variables (src/api/resources/services creationRevisions);
+   *  without it, creationTimestamp (whole seconds) decides. */
+  creationRevisions?: ReconcilerOptions['creationRevisions'];
   version?: string;
   containerRuntimeVersion?: string;
   clusterDns?: string;
@@ -104,7 +109,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = options.logger.child({ component: 'agent' });
   const facts = options.facts ?? hostFacts();
   const reserved = options.reserved ?? { cpuMillis: 0, memoryBytes: 0 };
-  const hostIP = options.hostIP ?? facts.hostIP;
+  const hostIP = (): string => options.hostIP ?? facts.hostIP;
   const containers = new ContainerCache(options.runtime, clock);
   const events = new EventRecorder({ api: options.api, clock, nodeName: options.nodeName, logger: log });
   const resolvPath = options.hostResolvConfPath ?? '/etc/resolv.conf';
@@ -130,6 +135,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     clusterDns: options.clusterDns ?? CLUSTER_DNS_DEFAULT,
     clusterDomain: options.clusterDomain ?? CLUSTER_DOMAIN_DEFAULT,
     enqueue: (key) => queue?.add(key),
+    ...(options.creationRevisions ? { creationRevisions: options.creationRevisions } : {}),
   });
   const q = new WorkQueue({
     clock,
@@ -270,7 +276,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
           version: options.version ?? VERSION,
           containerRuntimeVersion: options.containerRuntimeVersion ?? 'containerd://unknown',
           reserved,
-          facts: { ...facts, hostIP },
+          facts: { ...facts, hostIP: hostIP() },
         },
         timestampNow,
       ).then(

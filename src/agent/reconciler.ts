@@ -135,7 +135,8 @@ interface PodMemo {
 
 export interface ReconcilerOptions {
   nodeName: string;
-  hostIP: string;
+  /** The gateway's address now (it follows an address change: status.hostIP, hostNetwork pods' IP). */
+  hostIP: () => string;
   dataDir: string;
   clock: Clock;
   runtime: ContainerRuntime;
@@ -455,7 +456,7 @@ export class PodReconciler {
     try {
       if (spec.hostNetwork) {
         netnsPath = `/proc/${process.pid}/ns/net`;
-        memo.podIP = this.#o.hostIP;
+        memo.podIP = this.#o.hostIP();
       } else {
         if (sharePid && !sandboxRunning && this.#o.network.netns) {
           const early = await this.#o.network.netns(ref);
@@ -920,7 +921,7 @@ export class PodReconciler {
     const { env, skipped } = resolveEnv(c, {
       configMap: (name) => cache.get(`configmaps/${name}`),
       secret: (name) => cache.get(`secrets/${name}`),
-      field: (path) => podField(pod as never, memo.podIP, this.#o.hostIP, path),
+      field: (path) => podField(pod as never, memo.podIP, this.#o.hostIP(), path),
       container: (name) => all.find((x) => x.name === name),
       allocatable: this.#o.allocatable,
       serviceEnv: services,
@@ -1101,8 +1102,9 @@ export class PodReconciler {
         restartPolicy: this.#restartPolicy(ctx),
         init: (spec.initContainers ?? []).map((c) => viewOf(c, true)),
         containers: spec.containers.map((c) => viewOf(c, false)),
-        podIP: memo.podIP,
-        hostIP: this.#o.hostIP,
+        // A hostNetwork pod's IP is the gateway's, which may have changed since it started.
+        podIP: spec.hostNetwork ? this.#o.hostIP() : memo.podIP,
+        hostIP: this.#o.hostIP(),
         startTime: memo.startTime,
         qosClass: qosClass(spec.containers),
         ...(typeof stored['phase'] === 'string' ? { previousPhase: stored['phase'] } : {}),

@@ -4,6 +4,7 @@
 // waiting for a quorum, so a gateway that reboots alone brings its pods back from its own
 // replica; only the very first start waits for the cluster, to be assigned a pod CIDR.
 import type { Deleter, ObjectApi, WatchCache } from '../api/resources/index.ts';
+import { creationRevisions } from '../api/resources/services/index.ts';
 import type { Profile } from '../host/profile.ts';
 import type { Logger } from '../log/index.ts';
 import { PodNetwork } from '../network/index.ts';
@@ -114,6 +115,8 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     logger: log.child({ component: 'agent' }),
     // Registered here instead, with the labels, the board and the pod CIDR.
     registerNode: false,
+    // Service variables name the Services created before the pod, by store revision.
+    creationRevisions: creationRevisions(o.api.store.kv),
   });
   const registration = keepRegistering(() =>
     registerGatewayNode(
@@ -131,6 +134,8 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     changed: (_before, after) => {
       registration.again();
       services.dnsAllow(after);
+      // The pods' status.hostIP (and hostNetwork pods' IP) follow at their reconcile.
+      void agent.resync().catch((error: unknown) => log.warn('pod resync after an address change failed', { error: String(error) }));
     },
     logger: log.child({ component: 'node' }),
   });

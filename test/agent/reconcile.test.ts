@@ -116,6 +116,26 @@ describe('agent: pods come up', () => {
       assert.equal(h.statusWrites, writes);
     }));
 
+  it('follows a change of the gateway address: status.hostIP, and a hostNetwork pod\'s IP, after a resync', () =>
+    withHarness(
+      async (h) => {
+        const facts = { cpuCores: 4, memoryBytes: 4 * 2 ** 30, hostIP: '192.168.1.5', osImage: 'Debian', kernelVersion: '6.1.0', architecture: 'arm64' };
+        const agent = await h.startAgent({ facts });
+        await h.createPod('plain', { containers: [busybox('app')] });
+        await h.createPod('host', { hostNetwork: true, containers: [busybox('app')] });
+        await running(h, 'plain');
+        await running(h, 'host');
+        const status = async (name: string) => (await h.pod(name))!['status'] as { hostIP: string; podIP: string };
+        assert.equal((await status('host')).podIP, '192.168.1.5');
+        facts.hostIP = '192.168.9.70';
+        await agent.resync();
+        await h.until('the new address in both statuses', async () => (await status('plain')).hostIP === '192.168.9.70' && (await status('host')).hostIP === '192.168.9.70');
+        assert.equal((await status('plain')).podIP, '10.42.0.2');
+        assert.equal((await status('host')).podIP, '192.168.9.70');
+      },
+      { startAgent: false },
+    ));
+
   it('runs init containers one at a time, in order, before the app containers', () =>
     withHarness(async (h) => {
       const pod = await h.createPod('init', { initContainers: [busybox('one'), busybox('two')], containers: [busybox('app')] });
