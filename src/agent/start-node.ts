@@ -270,7 +270,7 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
   let stopping = false;
   let proxy: { stop(): Promise<void> } | undefined;
   void proxyData.whenSynced().then(() => {
-    if (!stopping) proxy = startProxy({ data: proxyData, nodeAddress: '0.0.0.0', addresses, logger: log.child({ component: 'proxy' }) });
+    if (!stopping) proxy = startProxy({ data: proxyData, nodeAddress: '0.0.0.0', nodeName: o.nodeName, addresses, logger: log.child({ component: 'proxy' }) });
   });
   return {
     /** The node's new address may ask the cluster DNS (host-side clients come from it). */

@@ -27,6 +27,8 @@ export interface ProxyOptions {
   data: ProxyData;
   /** Where NodePorts listen: `0.0.0.0` (every address) or one address of this gateway. */
   nodeAddress: string;
+  /** This gateway's Node name: a Service's traffic policy `Local` keeps to the endpoints on it. */
+  nodeName?: string;
   addresses: AddressManager;
   logger: Logger;
   /** Where a ClusterIP's listeners bind (tests map ClusterIPs onto 127.0.0.x); default: itself. */
@@ -187,6 +189,7 @@ class ServiceProxy implements Proxy {
     const plan = planListeners(this.#o.data.services(), (ns, name) => this.#o.data.endpoints(ns, name), {
       nodeAddress: this.#o.nodeAddress,
       clusterListenAddress: this.#o.clusterListenAddress ?? ((ip) => ip),
+      ...(this.#o.nodeName !== undefined ? { nodeName: this.#o.nodeName } : {}),
     });
     // A pass runs at each readiness change: say a conflict when it appears.
     for (const conflict of plan.conflicts) if (!this.#conflicts.has(conflict)) this.#log.warn('service port not served', { reason: conflict });

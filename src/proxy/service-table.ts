@@ -10,13 +10,16 @@ export type Protocol = 'TCP' | 'UDP';
 export interface Backend {
   ip: string;
   port: number;
+  /** The Node the endpoint's pod runs on, when the Endpoints say (traffic policy `Local`). */
+  nodeName?: string;
   /** `ip:port`: the backend's identity for round robin, affinity and being marked down. */
   key: string;
 }
 
 /** What every listener of one Service port forwards to. */
 export interface RouteSpec {
-  /** `namespace/name:portName/PROTOCOL`: one balancer (round robin, affinity) per Service port. */
+  /** `namespace/name:portName/PROTOCOL`: one balancer (round robin, affinity) per Service port;
+   *  with ` local` after it for the same port's traffic policy `Local` (this gateway's endpoints). */
   key: string;
   service: string;
   portName: string;
@@ -51,6 +54,9 @@ export interface PlanOptions {
   nodeAddress: string;
   /** Where a ClusterIP's listener binds; the ClusterIP itself in production, 127.0.0.x in tests. */
   clusterListenAddress: (clusterIP: string) => string;
+  /** This gateway's Node: traffic policy `Local` keeps to the endpoints on it. Without it, `Local`
+   *  keeps to none. */
+  nodeName?: string;
 }
 
 /** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours). */
@@ -94,12 +100,14 @@ export function backendsFor(endpoints: KObject | undefined, portName: string, pr
       .find((p) => (typeof p['name'] === 'string' ? p['name'] : '') === portName && protocolOf(p['protocol']) === protocol);
     if (!port || !isPort(port['port'])) continue;
     for (const addressValue of asArray(subset['addresses'])) {
-      const ip = asObject(addressValue)['ip'];
+      const address = asObject(addressValue);
+      const ip = address['ip'];
       if (!isIPv4(ip)) continue;
       const key = `${ip}:${port['port']}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ ip, port: port['port'], key });
+      const nodeName = address['nodeName'];
+      out.push({ ip, port: port['port'], key, ...(typeof nodeName === 'string' ? { nodeName } : {}) });
     }
   }
   return out;
@@ -130,29 +138,40 @@ export function planListeners(services: readonly KObject[], endpointsOf: (namesp
       const protocol = protocolOf(port['protocol']);
       if (!protocol || !isPort(port['port'])) continue;
       const portName = typeof port['name'] === 'string' ? port['name'] : '';
-      const route: RouteSpec = {
-        key: `${namespace}/${name}:${portName}/${protocol}`,
-        service: `${namespace}/${name}`,
-        portName,
-        protocol,
-        affinityTimeoutMs: affinity,
-        backends: backendsFor(endpoints, portName, protocol),
+      const backends = backendsFor(endpoints, portName, protocol);
+      // One route per traffic policy in use: ClusterIP traffic follows internalTrafficPolicy,
+      // NodePort traffic externalTrafficPolicy; `Local` keeps to this gateway's endpoints.
+      const routes = new Map<boolean, RouteSpec>();
+      const routeFor = (local: boolean): RouteSpec => {
+        let route = routes.get(local);
+        if (!route) {
+          route = {
+            key: `${namespace}/${name}:${portName}/${protocol}${local ? ' local' : ''}`,
+            service: `${namespace}/${name}`,
+            portName,
+            protocol,
+            affinityTimeoutMs: affinity,
+            backends: local ? backends.filter((b) => options.nodeName !== undefined && b.nodeName === options.nodeName) : backends,
+          };
+          routes.set(local, route);
+          plan.routes.push(route);
+        }
+        return route;
       };
-      plan.routes.push(route);
       const wanted: ListenerSpec[] = [
-        { key: '', protocol, host: options.clusterListenAddress(clusterIP), port: port['port'], clusterIP, route },
+        { key: '', protocol, host: options.clusterListenAddress(clusterIP), port: port['port'], clusterIP, route: routeFor(spec['internalTrafficPolicy'] === 'Local') },
       ];
       if (spec['type'] === 'NodePort' && isPort(port['nodePort'])) {
-        wanted.push({ key: '', protocol, host: options.nodeAddress, port: port['nodePort'], clusterIP: null, route });
+        wanted.push({ key: '', protocol, host: options.nodeAddress, port: port['nodePort'], clusterIP: null, route: routeFor(spec['externalTrafficPolicy'] === 'Local') });
       }
       for (const listener of wanted) {
         listener.key = `${protocol} ${listener.host}:${listener.port}`;
         const holder = taken.get(listener.key);
         if (holder !== undefined) {
-          plan.conflicts.push(`${route.service} port ${portName || listener.port}: ${listener.key} is already served for ${holder}`);
+          plan.conflicts.push(`${listener.route.service} port ${portName || listener.port}: ${listener.key} is already served for ${holder}`);
           continue;
         }
-        taken.set(listener.key, route.service);
+        taken.set(listener.key, listener.route.service);
         plan.listeners.push(listener);
         if (listener.clusterIP) plan.clusterIPs.add(listener.clusterIP);
       }

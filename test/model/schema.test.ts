@@ -126,6 +126,7 @@ describe('notes for the README', () => {
     assert.ok(paths('Service', 'notImplemented').includes('spec.type=LoadBalancer'));
     assert.ok(paths('Deployment', 'notImplemented').includes('spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[].mismatchLabelKeys'));
     assert.ok(paths('Pod', 'inert').includes('spec.serviceAccountName'));
-    assert.ok(paths('Service', 'inert').includes('spec.externalTrafficPolicy'));
+    assert.ok(paths('Service', 'inert').includes('spec.ipFamilyPolicy'));
+    assert.ok(!paths('Service', 'inert').includes('spec.externalTrafficPolicy'), 'the balancer acts on the traffic policies');
   });
 });

@@ -36,6 +36,27 @@ describe('planListeners', () => {
     }
   });
 
+  it('keeps traffic policy Local to this gateway\'s endpoints: ClusterIP traffic by internalTrafficPolicy, NodePort traffic by externalTrafficPolicy', () => {
+    const ep: KObject = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'web', namespace: 'default' },
+      subsets: [{ addresses: [{ ip: '10.42.0.5', nodeName: 'g1' }, { ip: '10.42.1.5', nodeName: 'g2' }, { ip: '10.42.2.5' }], ports: [{ name: 'http', port: 8080 }] }],
+    };
+    const web = (policies: Record<string, string>) => service('web', '10.43.0.20', [{ name: 'http', port: 80, nodePort: 30080 }], { type: 'NodePort', ...policies });
+    const routesOf = (policies: Record<string, string>, nodeName?: string) => {
+      const plan = planListeners([web(policies)], () => ep, { ...options, ...(nodeName ? { nodeName } : {}) });
+      return plan.listeners.map((l) => `${l.port} ${l.route.key} ${l.route.backends.map((b) => b.ip).join(',')}`);
+    };
+    assert.deepEqual(routesOf({}, 'g1'), ['80 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5', '30080 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5']);
+    assert.deepEqual(routesOf({ externalTrafficPolicy: 'Local' }, 'g1'), ['80 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5', '30080 default/web:http/TCP local 10.42.0.5']);
+    assert.deepEqual(routesOf({ internalTrafficPolicy: 'Local' }, 'g2'), ['80 default/web:http/TCP local 10.42.1.5', '30080 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5']);
+    assert.deepEqual(routesOf({ internalTrafficPolicy: 'Local', externalTrafficPolicy: 'Local' }, 'g1'), ['80 default/web:http/TCP local 10.42.0.5', '30080 default/web:http/TCP local 10.42.0.5'], 'one route serves both');
+    assert.equal(planListeners([web({ internalTrafficPolicy: 'Local', externalTrafficPolicy: 'Local' })], () => ep, { ...options, nodeName: 'g1' }).routes.length, 1);
+    assert.deepEqual(routesOf({ internalTrafficPolicy: 'Local' }, 'g9'), ['80 default/web:http/TCP local ', '30080 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5'], 'no local endpoint: nothing to forward to');
+    assert.deepEqual(routesOf({ internalTrafficPolicy: 'Local' }), ['80 default/web:http/TCP local ', '30080 default/web:http/TCP 10.42.0.5,10.42.1.5,10.42.2.5'], 'no node name: no endpoint is local');
+  });
+
   it('reads affinity and its timeout (3 hours by default)', () => {
     const plan = planListeners(
       [service('s', '10.43.0.3', [{ port: 1 }], { sessionAffinity: 'ClientIP' }), service('t', '10.43.0.4', [{ port: 1 }], { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 30 } } })],

@@ -216,6 +216,35 @@ describe('TCP balancing', () => {
     assert.deepEqual([one, two].sort(), ['a', 'b']);
   });
 
+  it('keeps NodePort traffic on this gateway\'s endpoints with externalTrafficPolicy Local, and follows a change back to Cluster', async () => {
+    const bs = await backends('a', 'b');
+    const [port, nodePort] = [await freePort(), await freePort()];
+    const data = new FakeData();
+    const np = (policy: string) => service('np', '10.43.1.9', [{ name: 'http', port, nodePort }], { type: 'NodePort', externalTrafficPolicy: policy });
+    data.setService(np('Local'));
+    data.setEndpoints({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'np', namespace: 'default' },
+      subsets: bs.map((b, i) => ({ addresses: [{ ip: '127.0.0.1', nodeName: i === 0 ? 'g1' : 'g2' }], ports: [{ name: 'http', port: b.port }] })),
+    });
+    const proxy = start(data, { nodeName: 'g1' });
+    await proxy.settled();
+    const viaNodePort = new Set<string>();
+    const viaClusterIP = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      viaNodePort.add(await whoAnswers('127.0.0.1', nodePort));
+      viaClusterIP.add(await whoAnswers('127.43.1.9', port));
+    }
+    assert.deepEqual([...viaNodePort], ['a'], 'only the endpoint on g1');
+    assert.deepEqual([...viaClusterIP].sort(), ['a', 'b'], 'ClusterIP traffic follows internalTrafficPolicy (Cluster)');
+    data.setService(np('Cluster'));
+    await proxy.settled();
+    const after = new Set<string>();
+    for (let i = 0; i < 4; i++) after.add(await whoAnswers('127.0.0.1', nodePort));
+    assert.deepEqual([...after].sort(), ['a', 'b']);
+  });
+
   it('passes a half-close through and carries a large transfer intact', async () => {
     const [a] = await backends('a');
     const port = await freePort();

@@ -44,10 +44,11 @@ export const serviceSchema: ObjectSchema = topLevel({
     clusterIPs: stringList(),
     externalName: str(),
     sessionAffinity: enumOf(['None', 'ClientIP']),
-    sessionAffinityConfig: inert(obj({ clientIP: obj({ timeoutSeconds: int({ min: 1, max: 86400 }) }) }), 'stored; not interpreted by the object model'),
+    // The balancer (src/proxy) acts on these three.
+    sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int({ min: 1, max: 86400 }) }) }),
     publishNotReadyAddresses: bool(),
-    externalTrafficPolicy: inert(enumOf(['Cluster', 'Local']), 'stored; not interpreted by the object model'),
-    internalTrafficPolicy: inert(enumOf(['Cluster', 'Local']), 'stored; not interpreted by the object model'),
+    externalTrafficPolicy: enumOf(['Cluster', 'Local']),
+    internalTrafficPolicy: enumOf(['Cluster', 'Local']),
     ipFamilies: arr(enumOf(['IPv4'], { notImplemented: { IPv6: 'bramble networks are IPv4 only' } })),
     ipFamilyPolicy: inert(
       enumOf(['SingleStack', 'PreferDualStack'], { notImplemented: { RequireDualStack: 'bramble networks are IPv4 only' } }),
