@@ -9,7 +9,7 @@ import { createKvRoutes } from './api/kv/index.ts';
 import { createResourceApi } from './api/resources/index.ts';
 import { answerStatusError } from './api/resources/status.ts';
 import { startAllocationRepair } from './api/resources/services/index.ts';
-import { timestamp } from './api/resources/objects.ts';
+import { timestamp } from './model/index.ts';
 import { createApiHandler } from './api/server.ts';
 import { createTokenRoutes } from './api/token-routes.ts';
 import { adminTokenFor, TokenRegistry, writeAdminToken } from './api/tokens.ts';

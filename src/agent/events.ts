@@ -3,7 +3,7 @@
 // how many are written (an SD card counts writes), and a write that fails (no quorum) is
 // dropped, never retried: events are hints, the pod status is the record.
 import { randomBytes } from 'node:crypto';
-import { findResource } from '../model/index.ts';
+import { findResource, timestamp } from '../model/index.ts';
 import type { KObject } from '../model/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { AgentApi, Clock } from './ports.ts';
@@ -33,10 +33,6 @@ export interface EventRecorderOptions {
   perSecond?: number;
   /** Remembered event keys at most (oldest forgotten first). */
   keysMax?: number;
-}
-
-function timestamp(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 export class EventRecorder {

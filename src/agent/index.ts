@@ -8,7 +8,7 @@ import type { LocalPodRuntime } from '../api/resources/index.ts';
 import { UndecodableChange } from '../api/resources/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource } from '../model/index.ts';
+import { findResource, timestamp } from '../model/index.ts';
 import { VERSION } from '../version.ts';
 import { ContainerCache } from './container-cache.ts';
 import { EventRecorder } from './events.ts';
@@ -267,7 +267,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     let delayMs = 2000;
     const register = () => {
       if (stopped) return;
-      const timestampNow = `${new Date(clock.now()).toISOString().slice(0, 19)}Z`;
+      const timestampNow = timestamp(clock.now());
       registerNode(
         options.api,
         {

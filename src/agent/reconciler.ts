@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource, jsonEqual, parseQuantity } from '../model/index.ts';
+import { findResource, jsonEqual, parseQuantity, timestamp } from '../model/index.ts';
 import { CrashBackoff } from './backoff.ts';
 import type { ContainerCache } from './container-cache.ts';
 import { EnvError, expandArgs, podField, resolveEnv, serviceEnvForPod, type ContainerEnvSpec, type ServiceEnvReads } from './env.ts';
@@ -171,10 +171,6 @@ export function parsePodKey(key: string): PodNetworkRef {
   const [namespace, name, uid] = key.split('/');
   if (!namespace || !name || !uid) throw new Error(`bad pod key ${JSON.stringify(key)}: expected namespace/name/uid`);
   return { namespace, name, uid };
-}
-
-function timestamp(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function messageOf(error: unknown): string {

@@ -9,6 +9,7 @@ import { containerId, containerLogPath, mountTmpfs, normalizeImageName, pinPodNa
 import * as runtimeIds from '../runtime/index.ts';
 import type { ContainerLogs, ContainerRuntime, ContainerState, ImageStore, PodNamespaces, RuntimeContainer, VolumeMounts } from './ports.ts';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_SANDBOX } from './ports.ts';
+import { timestamp } from '../model/index.ts';
 
 // The agent and the runtime must agree on the labels that tie containers to pods.
 const SAME_LABELS =
@@ -18,10 +19,6 @@ const SAME_LABELS =
   runtimeIds.LABEL_CONTAINER_NAME === LABEL_CONTAINER_NAME &&
   runtimeIds.LABEL_SANDBOX === LABEL_SANDBOX;
 if (!SAME_LABELS) throw new Error('src/agent/ports.ts and src/runtime/ids.ts disagree on the pod labels; make them equal');
-
-function timestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
 
 export interface RuntimePorts {
   runtime: ContainerRuntime;

@@ -22,6 +22,7 @@ import type { DnsServer } from '../dns/index.ts';
 import { CLUSTER_DNS_ADDRESS, defaultAllowFrom, InformerDnsData, startDnsServer } from '../dns/index.ts';
 import { desiredRoutes, PodRoutes } from '../network/routes.ts';
 import { informerProxyData, IpAddressManager, startProxy } from '../proxy/index.ts';
+import { timestamp } from '../model/index.ts';
 
 export interface NodeServicesOptions {
   nodeName: string;
@@ -122,7 +123,7 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     registerGatewayNode(
       o.api,
       { nodeName: o.nodeName, podCidr, version: VERSION, containerRuntimeVersion: 'containerd://unknown', reserved: o.profile.reserved, facts, labels: o.labels ?? {}, board: o.profile.name },
-      `${new Date().toISOString().slice(0, 19)}Z`,
+      timestamp(Date.now()),
     ),
     log.child({ component: 'node' }),
   );

@@ -7,6 +7,7 @@ import { HEARTBEATS_PATH, usageOf, type HeartbeatRecord, type HeartbeatTable } f
 import type { HeartbeatListItem } from './heartbeat-routes.ts';
 import type { LeaderTarget } from './heartbeat-sender.ts';
 import type { PeerClient } from './peer-client.ts';
+import { timestamp } from '../model/index.ts';
 
 export interface HeartbeatViewOptions {
   table: HeartbeatTable;
@@ -17,11 +18,6 @@ export interface HeartbeatViewOptions {
   cacheMillis?: number;
   timeoutMillis?: number;
   now?: () => number;
-}
-
-/** RFC 3339 with seconds, as Kubernetes writes timestamps. */
-function timestamp(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 /** The Node with its Ready condition's lastHeartbeatTime from the leader's memory (never moved

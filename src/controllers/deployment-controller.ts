@@ -10,7 +10,7 @@ import { StatusError } from '../api/resources/index.ts';
 import type { Clock } from '../agent/ports.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource, jsonEqual } from '../model/index.ts';
+import { findResource, jsonEqual, timestamp } from '../model/index.ts';
 import { claim } from './claims.ts';
 import type { Reconciler, ReconcileResult } from './controller-runner.ts';
 import {
@@ -51,7 +51,6 @@ import {
   statusOf,
   templateHash,
   templateWithoutLabel,
-  timestampOf,
   withCondition,
 } from './workload-objects.ts';
 
@@ -449,7 +448,7 @@ export class DeploymentController implements Reconciler {
   // ---- status ----------------------------------------------------------------------------------
 
   #progressing(status: string, reason: string, message: string): Record<string, unknown> {
-    const now = timestampOf(this.#o.clock.now());
+    const now = timestamp(this.#o.clock.now());
     return { type: 'Progressing', status, reason, message, lastUpdateTime: now, lastTransitionTime: now };
   }
 
@@ -466,7 +465,7 @@ export class DeploymentController implements Reconciler {
       unavailableReplicas: Math.max(0, sumSpecReplicas(all) - available),
     };
     if (old['collisionCount'] !== undefined) status['collisionCount'] = old['collisionCount'];
-    const now = timestampOf(this.#o.clock.now());
+    const now = timestamp(this.#o.clock.now());
     const enough = available >= replicasOf(d) - maxUnavailable(d);
     status['conditions'] = withCondition(
       old['conditions'],

@@ -18,7 +18,7 @@ import type { Clock, TimerHandle } from '../agent/ports.ts';
 import { systemClock } from '../agent/ports.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource } from '../model/index.ts';
+import { findResource, timestamp } from '../model/index.ts';
 import type { Informer } from './informer.ts';
 
 const nodesInfo = findResource('', 'v1', 'nodes')!;
@@ -70,10 +70,6 @@ interface Taint {
   value?: string;
   effect: string;
   timeAdded?: string;
-}
-
-function timestamp(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function conditionsOf(node: KObject): Condition[] {

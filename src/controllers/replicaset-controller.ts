@@ -9,7 +9,7 @@ import type { EventRecorder } from '../agent/events.ts';
 import type { Clock } from '../agent/ports.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource, jsonEqual } from '../model/index.ts';
+import { findResource, jsonEqual, timestamp } from '../model/index.ts';
 import { claim } from './claims.ts';
 import type { Reconciler, ReconcileResult } from './controller-runner.ts';
 import { Expectations } from './expectations.ts';
@@ -31,7 +31,6 @@ import {
   specOf,
   splitKey,
   statusOf,
-  timestampOf,
   withCondition,
   withoutCondition,
 } from './workload-objects.ts';
@@ -210,7 +209,7 @@ export class ReplicaSetController implements Reconciler {
     const old = statusOf(rs);
     let conditions = old['conditions'];
     if (failure) {
-      conditions = withCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message, lastTransitionTime: timestampOf(now) });
+      conditions = withCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message, lastTransitionTime: timestamp(now) });
     } else if (Array.isArray(conditions) && conditions.some((c) => isJson(c) && c['type'] === 'ReplicaFailure')) {
       conditions = withoutCondition(conditions, 'ReplicaFailure');
     }

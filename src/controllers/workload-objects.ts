@@ -176,10 +176,6 @@ export function podFromTemplate(template: unknown, owner: KObject, extra: { gene
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
-/** RFC 3339 to the second, as the API writes timestamps. */
-export function timestampOf(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
 
 export { withCondition } from '../model/index.ts';
 

@@ -44,3 +44,4 @@ export {
   SelectorError,
 } from './selectors.ts';
 export type { FieldRequirement, LabelMatcher, LabelOperator, LabelRequirement, LabelSelector } from './selectors.ts';
+export { timestamp } from './timestamps.ts';

@@ -13,7 +13,7 @@ import { systemClock } from '../agent/ports.ts';
 import type { Informer } from '../controllers/informer.ts';
 import type { Logger } from '../log/index.ts';
 import type { KObject } from '../model/index.ts';
-import { findResource } from '../model/index.ts';
+import { findResource, timestamp } from '../model/index.ts';
 import type { PodFacts } from './facts.ts';
 import { podFacts } from './facts.ts';
 import { schedulePod } from './schedule.ts';
@@ -300,7 +300,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
           // Bound or replaced meanwhile: nothing to say about this pod any more.
           if (current.metadata.uid !== facts.uid || spec?.nodeName) return current;
           const status = (current['status'] ?? {}) as Record<string, unknown>;
-          const stamp = `${new Date(now()).toISOString().slice(0, 19)}Z`;
+          const stamp = timestamp(now());
           return { ...current, status: { ...status, conditions: podCondition(status['conditions'], { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, stamp) } };
         },
         { dryRun: false },

@@ -4,7 +4,7 @@
 // apart from spec the way Kubernetes does, and turns every refusal into a Status.
 import { randomUUID } from 'node:crypto';
 import type { FieldCause, KObject, ResourceInfo, ValidationResult } from '../../model/index.ts';
-import { findResource, groupVersion } from '../../model/index.ts';
+import { findResource, groupVersion, timestamp } from '../../model/index.ts';
 import type { ObjectStore, StoredObject } from './object-store.ts';
 import { jsonEqual } from '../../model/index.ts';
 import { applyPatch } from './patch.ts';
@@ -137,10 +137,6 @@ export class NamespaceCache {
   }
 }
 
-/** RFC 3339 with seconds, as Kubernetes writes timestamps. */
-export function timestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
 
 export class ObjectApi {
   readonly store: ObjectStore;
