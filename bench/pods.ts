@@ -103,7 +103,8 @@ async function inside(): Promise<void> {
   const dataDir = join(dir, 'data');
   // BRAMBLE_BUNDLE: another build of the daemon (a private one while others rebuild dist/).
   const bundle = process.env.BRAMBLE_BUNDLE ?? join(process.cwd(), 'dist', 'bramble.mjs');
-  const daemon = startProc('node', [bundle, 'server', '--name', 'bench', '--data-dir', dataDir, '--board', 'generic-x86_64', '--log-level', 'warn']);
+  // Run as shipped: the bundle's first line gives node its flags.
+  const daemon = startProc(bundle, ['server', '--name', 'bench', '--data-dir', dataDir, '--board', 'generic-x86_64', '--log-level', 'warn']);
   const socket = join(dataDir, 'containerd', 'containerd.sock');
   const ctr = (args: string[]) => execFileSync('ctr', ['--address', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const agent = new Agent({ connections: 64 });

@@ -36,9 +36,10 @@ export async function startBrambleCluster(dir: string, members = 3, extra: strin
   for (let i = 1; i <= members; i++) {
     const api = `127.0.0.1:${await freePort()}`;
     const peer = `127.0.0.1:${await freePort()}`;
-    const args = [bundle, 'server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent', ...extra];
+    const args = ['server', '--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--api-addr', api, '--peer-addr', peer, '--board', 'generic-x86_64', '--log-level', 'warn', '--disable-agent', ...extra];
     if (i > 1) args.push('--join', `http://${peers[0]}`, '--token', readFileSync(join(dir, 'm1', 'token'), 'utf8').trim());
-    procs.push(startProc('node', args));
+    // Run as shipped: the bundle's first line gives node its flags.
+    procs.push(startProc(bundle, args));
     endpoints.push(`http://${api}`);
     peers.push(peer);
     await waitHttp(`http://${api}/readyz`, 30_000);

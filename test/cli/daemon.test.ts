@@ -1,6 +1,7 @@
 // The CLI against a real `bramble server` (a process, with its SQLite store), run as users run it:
-// `node dist/bramble.mjs ...` with --server. The Kubernetes documentation's manifests apply
-// unchanged; apply is idempotent; get, describe, scale, delete and errors behave like kubectl.
+// `dist/bramble.mjs ...` (its first line runs node with its flags) with --server. The Kubernetes
+// documentation's manifests apply unchanged; apply is idempotent; get, describe, scale, delete
+// and errors behave like kubectl.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ interface Run {
 
 function cli(server: string, args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn('node', [bundle, ...args, '--server', `http://${server}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(bundle, [...args, '--server', `http://${server}`], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
