@@ -19,7 +19,8 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
 // The first line runs node with a young generation of 1 MiB semi-spaces: a gateway counts
 // megabytes, and this takes 5-10 MB off the daemon's RSS with 30-60 pods (bench:pods: 75-81 MB
 // with 31 pods against 84-86 MB), with pod starts and API writes unchanged within the noise
-// (bench:pods, bench:api, bench:store). V8 reads the flag only at start, so it cannot be set
+// (bench:pods, bench:api, bench:store); paged lists are about 12% slower, a price a gateway
+// with a handful of pods does not notice. V8 reads the flag only at start, so it cannot be set
 // from inside; `env -S` splits the line (GNU coreutils 8.30 and later; Debian 10 on).
 const banner = [
   '#!/usr/bin/env -S node --max-semi-space-size=1',
