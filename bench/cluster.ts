@@ -17,6 +17,7 @@ import { percentile } from './lib/load.ts';
 import { writeBytes } from './lib/procs.ts';
 import type { ClusterLab, LabGateway } from '../test/helpers/cluster-lab.ts';
 import { eventually, startClusterLab } from '../test/helpers/cluster-lab.ts';
+import { timestamp } from '../src/model/index.ts';
 
 const PODS = Number(process.env['BENCH_SCHED_PODS'] ?? 500);
 const ROUNDS = Number(process.env['BENCH_FAILOVER_ROUNDS'] ?? 3);
@@ -51,7 +52,7 @@ async function schedulingThroughput(): Promise<{ seconds: number; rate: number }
           status: {
             capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
             allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().slice(0, 19) + 'Z', lastTransitionTime: new Date().toISOString().slice(0, 19) + 'Z' }],
+            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: timestamp(Date.now()), lastTransitionTime: timestamp(Date.now()) }],
           },
         }),
       });

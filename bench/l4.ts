@@ -138,8 +138,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:l4 needs root (it makes a network namespace and binds a ClusterIP there)');
-  for (const tool of ['wrk', 'haproxy', 'busybox']) {
-    await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
+  for (const tool of ['wrk', 'haproxy', 'busybox', 'iptables']) {
+    await run('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).catch(() => {
       throw new Error(`bench:l4 needs ${tool}: apt-get install -y ${tool === 'busybox' ? 'busybox-static' : tool}`);
     });
   }

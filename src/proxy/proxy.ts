@@ -199,7 +199,9 @@ class ServiceProxy implements Proxy {
     const wanted = new Map(plan.listeners.map((l) => [l.key, l]));
     for (const [key, open] of [...this.#open]) {
       const spec = wanted.get(key);
-      if (spec && spec.route.key === open.spec.route.key) {
+      if (spec) {
+        // Same address, port and protocol: keep the socket even when the route changed (a
+        // traffic policy, the Service that holds a NodePort); it picks from spec.route each time.
         open.spec = spec;
         continue;
       }
@@ -233,8 +235,8 @@ class ServiceProxy implements Proxy {
   }
 
   async #listen(spec: ListenerSpec): Promise<boolean> {
-    const routeKey = spec.route.key;
-    const balancer = (): Balancer => this.#balancers.get(routeKey) ?? new Balancer({ downMs: 0, now: Date.now });
+    // The route of the listener open on this key now (it may have changed since), else this one's.
+    const balancer = (): Balancer => this.#balancers.get((this.#open.get(spec.key)?.spec ?? spec).route.key) ?? new Balancer({ downMs: 0, now: Date.now });
     const logger = this.#log;
     const connectionsMax = this.#o.connectionsMax ?? 4096;
     const forwarder: Forwarder =

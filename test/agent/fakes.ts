@@ -23,6 +23,7 @@ import type {
   VolumeMounts,
 } from '../../src/agent/ports.ts';
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID, LABEL_SANDBOX } from '../../src/agent/ports.ts';
+import { timestamp } from '../../src/model/index.ts';
 
 /** Lets pending promise chains (and real I/O callbacks) run. */
 export function settle(): Promise<void> {
@@ -166,7 +167,7 @@ export class FakeRuntime implements ContainerRuntime {
     c.exitCode = code;
     c.pid = 0;
     c.oom = oom;
-    c.finishedAt = `${new Date(this.clock.now()).toISOString().slice(0, 19)}Z`;
+    c.finishedAt = timestamp(this.clock.now());
     for (const l of this.#listeners) l(c.id);
   }
 

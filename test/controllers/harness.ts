@@ -8,7 +8,7 @@ import { startControllers } from '../../src/controllers/index.ts';
 import type { ControllerInformers, Controllers, ControllersOptions } from '../../src/controllers/index.ts';
 import { Informer } from '../../src/controllers/informer.ts';
 import type { KObject, ResourceInfo } from '../../src/model/index.ts';
-import { findResource } from '../../src/model/index.ts';
+import { findResource, timestamp } from '../../src/model/index.ts';
 import type { TestApi } from '../api/resource-helpers.ts';
 import { startTestApi } from '../api/resource-helpers.ts';
 import { createLogger } from '../../src/log/index.ts';
@@ -186,7 +186,7 @@ export class FakeAgent {
 
 /** What kubelet writes when a pod's containers run and pass readiness. */
 export async function markReady(api: ObjectApi, pod: KObject, ready = true, ip?: string): Promise<KObject> {
-  const now = `${new Date().toISOString().slice(0, 19)}Z`;
+  const now = timestamp(Date.now());
   const podIP = ip ?? (((pod['status'] as Record<string, unknown> | undefined)?.['podIP'] as string | undefined) || `10.42.${Math.floor(ipCounter / 250)}.${(ipCounter++ % 250) + 2}`);
   return api.patchStatus(
     R.pods,

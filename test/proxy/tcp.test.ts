@@ -216,7 +216,7 @@ describe('TCP balancing', () => {
     assert.deepEqual([one, two].sort(), ['a', 'b']);
   });
 
-  it('keeps NodePort traffic on this gateway\'s endpoints with externalTrafficPolicy Local, and follows a change back to Cluster', async () => {
+  it('keeps NodePort traffic on this gateway\'s endpoints with externalTrafficPolicy Local, and follows a change back to Cluster on the same socket', async () => {
     const bs = await backends('a', 'b');
     const [port, nodePort] = [await freePort(), await freePort()];
     const data = new FakeData();
@@ -228,7 +228,8 @@ describe('TCP balancing', () => {
       metadata: { name: 'np', namespace: 'default' },
       subsets: bs.map((b, i) => ({ addresses: [{ ip: '127.0.0.1', nodeName: i === 0 ? 'g1' : 'g2' }], ports: [{ name: 'http', port: b.port }] })),
     });
-    const proxy = start(data, { nodeName: 'g1' });
+    const rec = recordingLogger();
+    const proxy = start(data, { nodeName: 'g1', logger: rec.logger });
     await proxy.settled();
     const viaNodePort = new Set<string>();
     const viaClusterIP = new Set<string>();
@@ -243,6 +244,9 @@ describe('TCP balancing', () => {
     const after = new Set<string>();
     for (let i = 0; i < 4; i++) after.add(await whoAnswers('127.0.0.1', nodePort));
     assert.deepEqual([...after].sort(), ['a', 'b']);
+    // A new route is not a new listener: clients connecting meanwhile are never reset.
+    assert.equal(rec.lines.filter((l) => l['msg'] === 'stopped listening for a service port').length, 0);
+    assert.equal(rec.lines.filter((l) => l['msg'] === 'listening for a service port').length, 2);
   });
 
   it('passes a half-close through and carries a large transfer intact', async () => {
