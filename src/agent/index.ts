@@ -213,7 +213,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   /** Every pod bound here, and the leftovers (containers, networks, directories) of gone ones. */
   const resync = async (): Promise<void> => {
+    // A resync asked for just before stop (the periodic one, an address change) does nothing after.
+    if (stopped) return;
     const pods = await options.api.list(podsInfo, undefined);
+    if (stopped) return;
     const live = new Set<string>();
     for (const pod of pods.items) {
       if (!boundHere(pod)) continue;
@@ -221,7 +224,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       enqueuePod(pod);
     }
     const leftovers = new Map<string, { namespace: string; name: string; uid: string }>();
-    for (const c of await containers.get()) {
+    const running = await containers.get();
+    if (stopped) return;
+    for (const c of running) {
       const { [LABEL_POD_NAMESPACE]: namespace, [LABEL_POD_NAME]: name, [LABEL_POD_UID]: uid } = c.labels;
       if (!namespace || !name || !uid) {
         // In bramble's containerd namespace, a container no pod owns is a leftover.
