@@ -139,7 +139,10 @@ export function validateUpdate(info: ResourceInfo, oldObject: KObject, newObject
 /**
  * What Kubernetes' Service update does before validating: a manifest re-applied without the
  * allocated `clusterIP`/`clusterIPs` and `nodePort`s keeps the stored ones rather than asking
- * for new ones. Answers a copy of `newObject`; other kinds are returned copied unchanged.
+ * for new ones; a type change away from NodePort drops the node ports and the external traffic
+ * policy the update only carried over (its dropTypeDependentFields), so `kubectl apply` of a
+ * manifest that now says ClusterIP works. Answers a copy of `newObject`; other kinds are
+ * returned copied unchanged.
  */
 export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: KObject, newObject: KObject): KObject {
   const copy = copyWithoutNulls(newObject);
@@ -153,12 +156,21 @@ export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: 
     if (oldSpec.clusterIPs !== undefined && isUnset(newSpec.clusterIPs)) newSpec.clusterIPs = copyWithoutNulls(oldSpec.clusterIPs);
   }
   const oldPorts = (arrayAt(oldSpec.ports) ?? []).map((p) => objectAt(p) ?? {});
+  const leavesNodePort = oldSpec.type === 'NodePort' && newSpec.type !== 'NodePort';
   for (const p of arrayAt(newSpec.ports) ?? []) {
     const port = objectAt(p);
-    if (!port || (port.nodePort !== undefined && port.nodePort !== 0)) continue;
+    if (!port) continue;
     const protocol = port.protocol ?? 'TCP';
     const match = oldPorts.find((o) => o.port === port.port && (o.protocol ?? 'TCP') === protocol);
+    if (leavesNodePort) {
+      // The stored node port, carried over by a patch: freed with the type. One the update
+      // asks for itself is left for validation to refuse.
+      if (match && port.nodePort !== undefined && port.nodePort === match.nodePort) delete port.nodePort;
+      continue;
+    }
+    if (port.nodePort !== undefined && port.nodePort !== 0) continue;
     if (match && typeof match.nodePort === 'number' && match.nodePort !== 0 && newSpec.type === 'NodePort') port.nodePort = match.nodePort;
   }
+  if (leavesNodePort && newSpec.externalTrafficPolicy !== undefined && newSpec.externalTrafficPolicy === oldSpec.externalTrafficPolicy) delete newSpec.externalTrafficPolicy;
   return copy;
 }

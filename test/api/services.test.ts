@@ -216,6 +216,21 @@ describe('service allocation', () => {
     // Back to ClusterIP (node ports removed): they are freed.
     await api.patch(svcInfo, 'default', 'upd', 'json', [{ op: 'replace', path: '/spec/type', value: 'ClusterIP' }, { op: 'remove', path: '/spec/ports/0/nodePort' }, { op: 'remove', path: '/spec/externalTrafficPolicy' }], live);
     assert.ok(!(await keys(kv, NODE_PORT_PREFIX)).includes('30050'));
+    // NodePort → ClusterIP by the type alone (as `kubectl apply` of a changed manifest patches it):
+    // the node ports and the external policy the patch carried over go with the type.
+    const again = await api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { type: 'NodePort', externalTrafficPolicy: 'Local' } }, live);
+    const againPort = spec(again).ports[0].nodePort as number;
+    assert.ok((await keys(kv, NODE_PORT_PREFIX)).includes(String(againPort)));
+    const back = await api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { type: 'ClusterIP' } }, live);
+    assert.equal(spec(back).ports[0].nodePort, undefined);
+    assert.equal(spec(back).externalTrafficPolicy, undefined);
+    assert.ok(!(await keys(kv, NODE_PORT_PREFIX)).includes(String(againPort)));
+    // One the update asks for itself is refused, as is an external policy without a NodePort.
+    const asked = await refusal(() => api.patch(svcInfo, 'default', 'upd', 'json', [{ op: 'add', path: '/spec/ports/0/nodePort', value: 30051 }], live));
+    assert.match(asked.message, /spec\.ports\[0\]\.nodePort: Forbidden: may not be used when `type` is 'ClusterIP'/);
+    const policy = await refusal(() => api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { externalTrafficPolicy: 'Local' } }, live));
+    assert.equal(policy.code, 422);
+    assert.match(policy.message, /spec\.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services/);
     // ExternalName → ClusterIP: an IP is allocated.
     await api.create(svcInfo, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext-up' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } }, live);
     const up = await api.patch(svcInfo, 'default', 'ext-up', 'merge', { spec: { type: 'ClusterIP', externalName: null, ports: [{ port: 5432 }] } }, live);

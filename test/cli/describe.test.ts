@@ -242,6 +242,8 @@ Events:        <none>
           type: 'NodePort',
           selector: { app: 'nginx' },
           clusterIP: '10.43.0.12',
+          externalTrafficPolicy: 'Local',
+          internalTrafficPolicy: 'Cluster',
           ports: [
             { name: 'http', port: 80, targetPort: 9376, nodePort: 30080, protocol: 'TCP' },
             { name: 'metrics', port: 9090, protocol: 'TCP' },
@@ -261,7 +263,7 @@ Events:        <none>
     assert.ok(api.lines().includes('GET /api/v1/namespaces/default/endpoints/my-service'));
     assert.match(
       result.out,
-      /\nSelector: +app=nginx\nType: +NodePort\nIP: +10\.43\.0\.12\nPort: +http  80\/TCP\nTargetPort: +9376\/TCP\nNodePort: +http  30080\/TCP\nEndpoints: +10\.42\.1\.5:9376,10\.42\.2\.6:9376\nPort: +metrics  9090\/TCP\nTargetPort: +9090\/TCP\nEndpoints: +10\.42\.1\.5:9090,10\.42\.2\.6:9090\nSession Affinity: +None\nEvents: +<none>\n$/,
+      /\nSelector: +app=nginx\nType: +NodePort\nIP: +10\.43\.0\.12\nPort: +http  80\/TCP\nTargetPort: +9376\/TCP\nNodePort: +http  30080\/TCP\nEndpoints: +10\.42\.1\.5:9376,10\.42\.2\.6:9376\nPort: +metrics  9090\/TCP\nTargetPort: +9090\/TCP\nEndpoints: +10\.42\.1\.5:9090,10\.42\.2\.6:9090\nSession Affinity: +None\nExternal Traffic Policy: +Local\nInternal Traffic Policy: +Cluster\nEvents: +<none>\n$/,
     );
   });
 

@@ -32,6 +32,9 @@ export function describeService(svc: KObject, endpoints: KObject | undefined, ev
     if (type !== 'ExternalName') w.line(0, 'Endpoints:', endpoints === undefined ? '<none>' : formatEndpoints(endpoints, new Set([str(port['name'])])));
   }
   w.line(0, 'Session Affinity:', str(spec['sessionAffinity']) || 'None');
+  // The balancer acts on both (src/proxy): `Local` keeps to the gateway's own endpoints.
+  if (str(spec['externalTrafficPolicy']) !== '') w.line(0, 'External Traffic Policy:', str(spec['externalTrafficPolicy']));
+  if (str(spec['internalTrafficPolicy']) !== '') w.line(0, 'Internal Traffic Policy:', str(spec['internalTrafficPolicy']));
   writeEvents(w, events, now);
   return w.toString();
 }

@@ -88,6 +88,10 @@ export function validateService(o: JsonObject, causes: FieldCause[]): void {
     causes.push(Cause.invalid('spec.sessionAffinity', 'ClientIP', "must be 'None' when `type` is 'ExternalName'"));
   }
 
+  // Only traffic from outside (a NodePort) has an external policy; Kubernetes refuses it elsewhere.
+  if (type !== 'NodePort' && !isUnset(spec.externalTrafficPolicy)) {
+    causes.push(Cause.invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set for externally-accessible services'));
+  }
   if (type === 'NodePort' && headless) {
     causes.push(Cause.invalid('spec.clusterIP', clusterIP, "may not be set to 'None' for NodePort services"));
   }
