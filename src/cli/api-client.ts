@@ -64,6 +64,8 @@ export interface RequestOptions {
   /** Defaults to application/json when there is a body. */
   contentType?: string;
   signal?: AbortSignal;
+  /** How long the server may take to answer (default 30 s): longer for a command run in a pod. */
+  timeoutMs?: number;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -146,9 +148,9 @@ export class ApiClient {
         headers: this.headers(options, accept),
         ...(body !== undefined ? { body } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        headersTimeout: TIMEOUT_MS,
+        headersTimeout: options.timeoutMs ?? TIMEOUT_MS,
         // A watch or a followed log may be quiet for hours; that is not a failure.
-        bodyTimeout: streaming ? 0 : TIMEOUT_MS,
+        bodyTimeout: streaming ? 0 : (options.timeoutMs ?? TIMEOUT_MS),
       });
     } catch (error) {
       if (isAbort(error, options.signal)) throw error;

@@ -38,10 +38,22 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
 // Kubernetes parses YAML as go-yaml does: YAML 1.1 scalars (`0644` is octal, `yes` is true), but
 // dates and `1:20` stay strings, and no exotic !!set/!!omap/!!binary types.
 const DROPPED_TAGS = new Set(['tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:binary', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs', 'tag:yaml.org,2002:set']);
+// The yaml package's YAML 1.1 floats take a mantissa with no digit (`e1`, `E7`, `.`), which it
+// then reads as NaN; go-yaml wants a digit before the exponent, so those stay strings.
+const FLOAT_EXP = /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$/;
+const FLOAT_PLAIN = /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/;
 const YAML_OPTIONS = {
   version: '1.1' as const,
   customTags: (tags: Tags) =>
-    tags.filter((tag) => typeof tag === 'string' || !(DROPPED_TAGS.has(tag.tag) || ('format' in tag && tag.format === 'TIME'))),
+    tags
+      .filter((tag) => typeof tag === 'string' || !(DROPPED_TAGS.has(tag.tag) || ('format' in tag && tag.format === 'TIME')))
+      .map((tag) => {
+        if (typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:float' || !tag.test) return tag;
+        if ('format' in tag && tag.format === 'EXP') return { ...tag, test: FLOAT_EXP };
+        // The plain decimal form is the one whose pattern has a dot and no exponent or infinity.
+        if (!('format' in tag && tag.format) && !tag.test.source.includes('inf') && !tag.test.source.includes('eE')) return { ...tag, test: FLOAT_PLAIN };
+        return tag;
+      }),
 };
 
 interface Source {

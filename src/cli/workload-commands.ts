@@ -10,6 +10,9 @@ import { formatHelp, parseArgs } from './flags.ts';
 import type { CommandIo } from './io.ts';
 import { objectPath, parseResourceArgs } from './resources.ts';
 
+/** How long `exec` waits for the command's output: the gateway's own limit is 5 minutes. */
+const EXEC_ANSWER_MS = 5 * 60_000 + 30_000;
+
 export const SCALE_COMMAND = {
   name: 'scale',
   summary: 'Set the number of replicas of a Deployment or ReplicaSet (its scale subresource).',
@@ -157,7 +160,7 @@ export async function runExec(argv: readonly string[], io: CommandIo): Promise<n
   const command = positionals.slice(1);
   if (command.length === 0) throw new UsageError(`bramble exec: missing the COMMAND after --`);
   const result = await withApi(flags, io, ({ client, namespace }) =>
-    client.post<ExecResult>(objectPath(PODS(), namespace, pod, 'exec'), { command, ...(flags.container !== undefined ? { container: flags.container } : {}) }),
+    client.request<ExecResult>('POST', objectPath(PODS(), namespace, pod, 'exec'), { body: { command, ...(flags.container !== undefined ? { container: flags.container } : {}) }, timeoutMs: EXEC_ANSWER_MS }),
   );
   if (result?.stdout) io.stdout.write(result.stdout);
   if (result?.stderr) io.stderr.write(result.stderr);

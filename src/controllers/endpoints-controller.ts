@@ -1,8 +1,9 @@
 // The Endpoints controller: for each Service with a selector, an Endpoints object of the same
 // name listing its pods' addresses (endpoints-content.ts). It reacts to pod changes (a readiness
 // change reaches the Endpoints within one reconcile, not a poll), writes only when the content
-// changed (an SD card counts writes), deletes the Endpoints of a deleted Service, and leaves
-// alone the Endpoints of a Service without a selector (those are the user's).
+// changed (an SD card counts writes), deletes the Endpoints of a deleted Service (or one turned
+// ExternalName, which gets none), and leaves alone the Endpoints of a Service without a selector
+// (those are the user's).
 import type { Deleter, ObjectApi } from '../api/resources/index.ts';
 import { StatusError } from '../api/resources/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -30,6 +31,8 @@ export interface EndpointsControllerOptions {
 }
 
 function selectorOfService(service: KObject): Record<string, string> | undefined {
+  // An ExternalName Service is a DNS alias: as in Kubernetes, it gets no Endpoints, selector or not.
+  if (specOf(service)['type'] === 'ExternalName') return undefined;
   const selector = specOf(service)['selector'];
   if (!isJson(selector) || Object.keys(selector).length === 0) return undefined;
   return selector as Record<string, string>;
@@ -85,7 +88,8 @@ export class EndpointsController implements Reconciler {
     const selector = service ? selectorOfService(service) : undefined;
     const pods = selector ? this.#o.pods.list(namespace).filter((p) => matches(selector, p.metadata.labels)) : [];
     this.#route(key, pods);
-    if (!service) {
+    if (!service || specOf(service)['type'] === 'ExternalName') {
+      // Ours (written with the trigger annotation) go with the Service, or when it became an alias.
       if (current && current.metadata.annotations?.[TRIGGER_TIME_ANNOTATION] !== undefined) await this.#delete(current);
       return;
     }

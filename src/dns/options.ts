@@ -75,10 +75,11 @@ export function parseDnsUpstreams(items: readonly string[] | undefined, flag = '
   });
 }
 
-/** Who may ask this gateway's DNS: itself (loopback), the cluster's pods, and the node's own
- *  addresses (which a host-network pod or the host itself uses). */
+/** Who may ask this gateway's DNS: itself (loopback, and the cluster DNS address, which is the
+ *  source the kernel picks when the gateway asks 10.43.0.10), the cluster's pods, and the
+ *  node's own addresses (which a host-network pod or the host itself uses). */
 export function defaultAllowFrom(options: { podCidr?: string; nodeAddresses?: readonly string[] } = {}): string[] {
-  const allow = ['127.0.0.0/8', '::1/128', CLUSTER_POD_NETWORK];
+  const allow = ['127.0.0.0/8', '::1/128', `${CLUSTER_DNS_ADDRESS.host}/32`, CLUSTER_POD_NETWORK];
   if (options.podCidr) allow.push(options.podCidr);
   for (const address of options.nodeAddresses ?? []) if (isIPv4(address) || isIPv6(address)) allow.push(address);
   return allow;

@@ -154,6 +154,10 @@ export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: 
   if (isUnset(newSpec.clusterIP) && !isUnset(oldSpec.clusterIP) && newSpec.type !== 'ExternalName') {
     newSpec.clusterIP = oldSpec.clusterIP;
     if (oldSpec.clusterIPs !== undefined && isUnset(newSpec.clusterIPs)) newSpec.clusterIPs = copyWithoutNulls(oldSpec.clusterIPs);
+  } else if (!isUnset(newSpec.clusterIP) && newSpec.clusterIP !== oldSpec.clusterIP && jsonEqual(newSpec.clusterIPs, oldSpec.clusterIPs)) {
+    // A new clusterIP beside the stored clusterIPs a patch carried over: say the IP is immutable
+    // (validateUpdate), not that the two fields disagree.
+    delete newSpec.clusterIPs;
   }
   const oldPorts = (arrayAt(oldSpec.ports) ?? []).map((p) => objectAt(p) ?? {});
   const leavesNodePort = oldSpec.type === 'NodePort' && newSpec.type !== 'NodePort';
@@ -169,7 +173,9 @@ export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: 
       continue;
     }
     if (port.nodePort !== undefined && port.nodePort !== 0) continue;
-    if (match && typeof match.nodePort === 'number' && match.nodePort !== 0 && newSpec.type === 'NodePort') port.nodePort = match.nodePort;
+    // As Kubernetes does, by the port's name first: a port whose number changed keeps its node port.
+    const named = oldPorts.find((o) => (o.name ?? '') === (port.name ?? '')) ?? match;
+    if (named && typeof named.nodePort === 'number' && named.nodePort !== 0 && newSpec.type === 'NodePort') port.nodePort = named.nodePort;
   }
   if (leavesNodePort && newSpec.externalTrafficPolicy !== undefined && newSpec.externalTrafficPolicy === oldSpec.externalTrafficPolicy) delete newSpec.externalTrafficPolicy;
   return copy;

@@ -120,7 +120,7 @@ describe('service allocation', () => {
       assert.match(error.message, /provided IP is not in the valid range\. The range of valid IPs is 10\.43\.0\.0\/16/, ip);
     }
     const dns = await refusal(() => api.create(svcInfo, 'default', service('not-dns', { clusterIP: '10.43.0.10' }), live));
-    assert.match(dns.message, /spec\.clusterIP: Invalid value: "10\.43\.0\.10": provided IP is reserved for the cluster DNS Service kube-system\/kube-dns/);
+    assert.match(dns.message, /spec\.clusterIP: Invalid value: "10\.43\.0\.10": provided IP is reserved for the cluster DNS, which every gateway answers at that address \(only a Service named kube-system\/kube-dns may take it\)/);
     const k = await api.create(svcInfo, 'default', service('kubernetes', { clusterIP: '10.43.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443 }] }), live);
     assert.equal(spec(k).clusterIP, '10.43.0.1');
     const d = await api.create(svcInfo, 'kube-system', service('kube-dns', { clusterIP: '10.43.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }), live);
@@ -199,6 +199,11 @@ describe('service allocation', () => {
     const changed = await refusal(() => api.replace(svcInfo, 'default', 'upd', service('upd', { clusterIP: '10.43.0.40' }), live));
     assert.equal(changed.code, 422);
     assert.match(changed.message, /spec\.clusterIP: Invalid value: "10\.43\.0\.40": field is immutable/);
+    // A patch keeps the stored clusterIPs beside the new clusterIP: still only "immutable".
+    const patched = await refusal(() => api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { clusterIP: '10.43.0.41' } }, live));
+    assert.equal(patched.code, 422);
+    assert.match(patched.message, /spec\.clusterIP: Invalid value: "10\.43\.0\.41": field is immutable/);
+    assert.doesNotMatch(patched.message, /clusterIPs/);
     const headless = await refusal(() => api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { clusterIP: 'None' } }, live));
     assert.equal(headless.code, 422);
     assert.match(headless.message, /spec\.clusterIPs?(\[0\])?: Invalid value/);
@@ -208,6 +213,10 @@ describe('service allocation', () => {
     const nodePort = spec(np).ports[0].nodePort as number;
     assert.ok(nodePort >= 30000 && nodePort <= 32767);
     assert.ok((await keys(kv, NODE_PORT_PREFIX)).includes(String(nodePort)));
+    // A new port number under the same name keeps the node port (Kubernetes matches by name).
+    const renumbered = await api.patch(svcInfo, 'default', 'upd', 'merge', { spec: { ports: [{ port: 82 }] } }, live);
+    assert.equal(spec(renumbered).ports[0].port, 82);
+    assert.equal(spec(renumbered).ports[0].nodePort, nodePort);
     // Changing the node port releases the old one.
     await api.patch(svcInfo, 'default', 'upd', 'json', [{ op: 'replace', path: '/spec/ports/0/nodePort', value: 30050 }], live);
     const held = await keys(kv, NODE_PORT_PREFIX);

@@ -46,6 +46,16 @@ describe('parseManifests', () => {
     assert.equal((manifests[0]!.object['spec'] as { replicas: number }).replicas, 3);
   });
 
+  test('words that only look like floats stay strings, as go-yaml reads them; real floats are numbers', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e1, labels: {tier: E7}}\ndata:\n  a: .e2\n  b: +e3\n  c: -e1\n  d: .\n  e: 1e3\n  f: .5\n  g: -2.5e-1\n  h: 3.\n  i: .inf\n`;
+    const { manifests, errors } = parseManifests({ name: 'words.yaml', text });
+    assert.deepEqual(errors, []);
+    const object = manifests[0]!.object;
+    assert.equal(object.metadata.name, 'e1');
+    assert.deepEqual(object.metadata.labels, { tier: 'E7' });
+    assert.deepEqual(object['data'], { a: '.e2', b: '+e3', c: '-e1', d: '.', e: 1000, f: 0.5, g: -0.25, h: 3, i: Infinity });
+  });
+
   test('JSON, and a List whose items are the objects', () => {
     const list = {
       apiVersion: 'v1',

@@ -107,4 +107,16 @@ describe('endpoints controller', () => {
     const e = await endpoints(b, 'external');
     assert.deepEqual(e!['subsets'], [{ addresses: [{ ip: '192.168.1.50' }], ports: [{ port: 443, protocol: 'TCP' }] }]);
   });
+
+  it('gives an ExternalName Service no Endpoints, selector or not, and removes its own when a Service becomes one', async () => {
+    await markReady(b.api, await b.api.create(R.pods, 'default', pod('alias-a', 'alias'), { dryRun: false }), true, '10.42.0.21');
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'alias' }, spec: { selector: { app: 'alias' }, ports: [{ port: 80 }] } };
+    await b.api.create(R.services, 'default', svc, { dryRun: false });
+    await until('endpoints of the ClusterIP Service', async () => (await endpoints(b, 'alias')) !== undefined);
+    await b.api.patch(R.services, 'default', 'alias', 'merge', { spec: { type: 'ExternalName', externalName: 'db.example.com', clusterIP: null, clusterIPs: null } }, { dryRun: false });
+    await until('its endpoints gone', async () => (await endpoints(b, 'alias')) === undefined);
+    await b.api.create(R.services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'alias2' }, spec: { type: 'ExternalName', externalName: 'db.example.com', selector: { app: 'alias' } } }, { dryRun: false });
+    await sleep(300);
+    assert.equal(await endpoints(b, 'alias2'), undefined);
+  });
 });

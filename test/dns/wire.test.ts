@@ -66,9 +66,10 @@ describe('DNS options', () => {
     assert.throws(() => parseDnsUpstreams(['dns.google']), /--dns-upstream: expected IP\[:PORT\]/);
   });
 
-  it('allows loopback, the pod network and the node\'s addresses, and nothing else', () => {
+  it('allows loopback, the cluster DNS address, the pod network and the node\'s addresses, and nothing else', () => {
     const filter = new SourceFilter(defaultAllowFrom({ podCidr: '10.42.3.0/24', nodeAddresses: ['192.168.1.10'] }));
-    for (const a of ['127.0.0.1', '127.8.8.8', '::1', '10.42.200.1', '192.168.1.10', '::ffff:10.42.0.5']) assert.equal(filter.allows(a), true, a);
+    // 10.43.0.10: the gateway asking 10.43.0.10 itself sends from that address.
+    for (const a of ['127.0.0.1', '127.8.8.8', '::1', '10.43.0.10', '10.42.200.1', '192.168.1.10', '::ffff:10.42.0.5']) assert.equal(filter.allows(a), true, a);
     for (const a of ['192.168.1.11', '8.8.8.8', '10.43.0.1', '2001:db8::1']) assert.equal(filter.allows(a), false, a);
     assert.throws(() => new SourceFilter(['10.0.0.0/33']), /allowFrom: "10.0.0.0\/33"/);
     // The node's address changed: the new one may ask from then on (the decision is not cached).

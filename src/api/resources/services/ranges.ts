@@ -24,9 +24,9 @@ export const SERVICE_NETWORK_DEFAULT: ServiceNetworkConfig = {
   clusterIpCidr: SERVICE_CIDR,
   reserved: [
     // Kubernetes gives the first address of the range to the API's own Service.
-    { ip: '10.43.0.1', owner: 'default/kubernetes', why: 'the API server Service default/kubernetes' },
+    { ip: '10.43.0.1', owner: 'default/kubernetes', why: 'the API server Service default/kubernetes (only a Service of that name may take it)' },
     // Pods' resolv.conf points here.
-    { ip: CLUSTER_DNS_IP, owner: 'kube-system/kube-dns', why: 'the cluster DNS Service kube-system/kube-dns' },
+    { ip: CLUSTER_DNS_IP, owner: 'kube-system/kube-dns', why: 'the cluster DNS, which every gateway answers at that address (only a Service named kube-system/kube-dns may take it)' },
   ],
   nodePorts: { min: 30000, max: 32767 },
 };
