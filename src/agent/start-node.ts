@@ -235,14 +235,15 @@ async function startServiceNetworking(o: NodeServicesOptions, podCidr: string, h
     // Node status changes come in bursts (heartbeat transitions, registrations): one sync each 200 ms.
     routeTimer = setTimeout(() => {
       routeTimer = null;
-      routes.sync(desiredRoutes(nodes.list(), o.nodeName)).catch((error: unknown) => routesLog.warn('cannot update the routes to other gateways\' pods; retrying on the next change', { error: String(error) }));
+      routes.sync(desiredRoutes(nodes.list(), o.nodeName)).catch((error: unknown) => routesLog.warn('cannot update the routes to other gateways\' pods; retrying within 10 s', { error: String(error) }));
     }, 200);
     routeTimer.unref();
   };
   const stopRoutes = nodes.addListener(syncRoutes);
   void nodes.whenSynced().then(syncRoutes);
+  // Also on a timer: a link taken down and up again loses the routes without any Node change.
   const recheckRoutes = setInterval(() => {
-    if (nodes.synced) routes.sync(desiredRoutes(nodes.list(), o.nodeName)).catch((error: unknown) => routesLog.warn('cannot restore the routes to other gateways\' pods; retrying', { error: String(error) }));
+    if (nodes.synced) syncRoutes();
   }, ROUTE_RECHECK_MS);
   recheckRoutes.unref();
 

@@ -49,6 +49,8 @@ export class EndpointsController implements Reconciler {
   /** For each pod, the Services whose Endpoints it was last put in: a pod whose labels changed
    *  must leave them, and the informer only shows its new labels. */
   readonly #servicesOfPod = new Map<string, Set<string>>();
+  /** The same, the other way: the pods each Service selected at its last reconcile. */
+  readonly #podsOfService = new Map<string, Set<string>>();
 
   constructor(options: EndpointsControllerOptions) {
     this.#o = options;
@@ -79,6 +81,7 @@ export class EndpointsController implements Reconciler {
    *  over (entries of pods deleted while another replica led would otherwise stay for good). */
   reset(): void {
     this.#servicesOfPod.clear();
+    this.#podsOfService.clear();
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -120,18 +123,19 @@ export class EndpointsController implements Reconciler {
   /** Records that the Service `key` now selects exactly `pods`: pods that left it (labels
    *  changed, Service deleted or its selector changed) no longer route events to it. */
   #route(key: string, pods: KObject[]): void {
-    const selected = new Set<string>();
-    for (const pod of pods) {
-      const podKey = keyOf(pod.metadata.namespace, pod.metadata.name);
-      selected.add(podKey);
+    const selected = new Set(pods.map((pod) => keyOf(pod.metadata.namespace, pod.metadata.name)));
+    for (const podKey of this.#podsOfService.get(key) ?? []) {
+      if (selected.has(podKey)) continue;
+      const set = this.#servicesOfPod.get(podKey);
+      if (set?.delete(key) && set.size === 0) this.#servicesOfPod.delete(podKey);
+    }
+    for (const podKey of selected) {
       let set = this.#servicesOfPod.get(podKey);
       if (!set) this.#servicesOfPod.set(podKey, (set = new Set()));
       set.add(key);
     }
-    for (const [podKey, set] of this.#servicesOfPod) {
-      if (selected.has(podKey) || !set.delete(key)) continue;
-      if (set.size === 0) this.#servicesOfPod.delete(podKey);
-    }
+    if (selected.size > 0) this.#podsOfService.set(key, selected);
+    else this.#podsOfService.delete(key);
   }
 
   /** Pods the routing map knows (for tests: it must not grow without bound). */

@@ -164,18 +164,18 @@ export function carryOverAllocated(info: Pick<ResourceInfo, 'kind'>, oldObject: 
   for (const p of arrayAt(newSpec.ports) ?? []) {
     const port = objectAt(p);
     if (!port) continue;
+    // The stored port this one continues: by name as Kubernetes does (so a port whose number
+    // changed keeps its node port), else by number and protocol.
     const protocol = port.protocol ?? 'TCP';
-    const match = oldPorts.find((o) => o.port === port.port && (o.protocol ?? 'TCP') === protocol);
+    const old = oldPorts.find((o) => (o.name ?? '') === (port.name ?? '')) ?? oldPorts.find((o) => o.port === port.port && (o.protocol ?? 'TCP') === protocol);
     if (leavesNodePort) {
       // The stored node port, carried over by a patch: freed with the type. One the update
       // asks for itself is left for validation to refuse.
-      if (match && port.nodePort !== undefined && port.nodePort === match.nodePort) delete port.nodePort;
+      if (old && port.nodePort !== undefined && port.nodePort === old.nodePort) delete port.nodePort;
       continue;
     }
     if (port.nodePort !== undefined && port.nodePort !== 0) continue;
-    // As Kubernetes does, by the port's name first: a port whose number changed keeps its node port.
-    const named = oldPorts.find((o) => (o.name ?? '') === (port.name ?? '')) ?? match;
-    if (named && typeof named.nodePort === 'number' && named.nodePort !== 0 && newSpec.type === 'NodePort') port.nodePort = named.nodePort;
+    if (old && typeof old.nodePort === 'number' && old.nodePort !== 0 && newSpec.type === 'NodePort') port.nodePort = old.nodePort;
   }
   if (leavesNodePort && newSpec.externalTrafficPolicy !== undefined && newSpec.externalTrafficPolicy === oldSpec.externalTrafficPolicy) delete newSpec.externalTrafficPolicy;
   return copy;

@@ -374,10 +374,11 @@ export class Containers {
   /** Kills the task if it runs, deletes it and the container with its snapshot; idempotent. */
   async removeContainer(id: string): Promise<void> {
     await this.#ctr.run(['tasks', 'delete', '--force', id], { okExitCode: notFound });
-    await this.#ctr.run(['containers', 'delete', id], { okExitCode: notFound });
-    // A `ctr run` cut short (a power cut, kill -9) can leave its snapshot, keyed by the container
-    // id, without the container: every later run of that id would fail with "already exists".
-    await this.#ctr.run(['snapshots', 'rm', id], { okExitCode: notFound });
+    const deleted = await this.#ctr.run(['containers', 'delete', id], { okExitCode: notFound });
+    // Deleting a container deletes its snapshot. A `ctr run` cut short (a power cut, kill -9) can
+    // leave the snapshot, keyed by the container id, without the container: every later run of
+    // that id would fail with "already exists". Only then is there one to remove.
+    if (deleted.exitCode !== 0) await this.#ctr.run(['snapshots', 'rm', id], { okExitCode: notFound });
     // ... or a shim killed while it started leaves its bundle directory ("failed to start shim:
     // mkdir ...: file exists"). The task is gone by now, so nothing uses it.
     if (this.#stateDir !== undefined) await removeBundle(join(this.#stateDir, 'io.containerd.runtime.v2.task', this.#ctr.namespace, id));
